@@ -1,0 +1,62 @@
+# `make run` and `make test` work on a fresh clone; everything else is a helper.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+WEB_PORT := $(PORT)
+export WEB_PORT
+
+# make test: PostgreSQL and Redis on localhost (CI has them running).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || echo /usr/bin/chromium)
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.run-installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.run-installed requirements-dev.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.dev-installed ## Create .venv with the app and test dependencies
+
+chromium: ## Install Debian's Chromium for the browser tests (never a browser download)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium package"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+setup-run: $(VENV)/.run-installed
+	mkdir -p var
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py load_demo
+
+run: setup-run ## Set up and run the app with demo data (SQLite + filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set)
+	@echo "Serving on http://127.0.0.1:$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
+	$(VENV)/bin/honcho -f Procfile.dev start
+
+lint: $(VENV)/.dev-installed ## ruff, Django checks, migrations up to date
+	$(VENV)/bin/ruff check .
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py check --fail-level WARNING
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+
+test: $(VENV)/.dev-installed chromium lint ## Set up and run the whole suite on PostgreSQL + Redis (localhost)
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+	  CHROMIUM_PATH=$(CHROMIUM) DJANGO_ALLOW_ASYNC_UNSAFE=true \
+	  $(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev-installed ## Run the benchmarks (PostgreSQL + Redis on localhost); prints figures and ratios
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(PY) -m bench
+
+clean: ## Remove local runtime state (SQLite, broker folders); keeps .venv
+	rm -rf var staticfiles
+
+.PHONY: help install chromium setup-run run lint test bench clean

@@ -1,0 +1,32 @@
+import time
+
+from channels.business_days import BusinessDays
+from channels.models import BusinessCalendar, CalendarDay, CalendarYear
+
+# Per-process cache of calendar snapshots, keyed by the calendar's updated_at so an
+# edit in the admin is seen within CACHE_SECONDS at most.
+CACHE_SECONDS = 60.0
+_cache: dict[int, tuple[float, BusinessDays]] = {}
+
+
+def business_days_for(calendar_id: int, *, use_cache: bool = True) -> BusinessDays:
+    now = time.monotonic()
+    hit = _cache.get(calendar_id)
+    if use_cache and hit and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    known = CalendarYear.objects.filter(calendar_id=calendar_id, complete=True).values_list("year", flat=True)
+    holidays: dict = {}
+    workdays: dict = {}
+    for day, kind, name in CalendarDay.objects.filter(calendar_id=calendar_id).values_list("date", "kind", "name"):
+        (workdays if kind == CalendarDay.Kind.WORKDAY else holidays)[day] = name
+    snapshot = BusinessDays.build(holidays=holidays, workdays=workdays, known_years=known)
+    _cache[calendar_id] = (now, snapshot)
+    return snapshot
+
+
+def clear_calendar_cache() -> None:
+    _cache.clear()
+
+
+def calendar_by_code(code: str) -> BusinessCalendar | None:
+    return BusinessCalendar.objects.filter(code=code).first()

@@ -1,0 +1,79 @@
+import base64
+import secrets as pysecrets
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from channels.china import LIBRARY_VERSION, china_schedule
+from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret
+from channels.selectors import clear_calendar_cache
+
+CHINA_CALENDAR_CODE = "CN"
+MAX_ACTIVE_SECRETS = 2  # the current secret and the one being rotated out
+
+
+def china_years_to_seed() -> range:
+    # The holidays package knows 调休 up to the current year; later years are guesses.
+    return range(2020, timezone.now().year + 1)
+
+
+@transaction.atomic
+def calendar_seed_china(*, years: Iterable[int] | None = None) -> BusinessCalendar:
+    """Create or refresh the mainland-China calendar from the `holidays` package.
+    Only the years given are rewritten; other years (e.g. typed in by staff) stay."""
+    calendar, _ = BusinessCalendar.objects.get_or_create(
+        code=CHINA_CALENDAR_CODE, defaults={"name": "中国大陆 / Mainland China"}
+    )
+    years = list(years or china_years_to_seed())
+    schedule = china_schedule(years, this_year=timezone.now().year)
+    for year in years:
+        CalendarYear.objects.update_or_create(
+            calendar=calendar,
+            year=year,
+            defaults={"complete": year in schedule.announced_years, "source": f"holidays {LIBRARY_VERSION}"},
+        )
+    CalendarDay.objects.filter(calendar=calendar, date__year__in=years).delete()
+    rows = [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.Kind.HOLIDAY, name=n)
+            for d, n in schedule.holidays.items()]
+    rows += [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.Kind.WORKDAY, name=n)
+             for d, n in schedule.workdays.items()]
+    CalendarDay.objects.bulk_create(rows)
+    BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=timezone.now())
+    clear_calendar_cache()
+    return calendar
+
+
+def generate_secret() -> str:
+    return "whsec_" + base64.b64encode(pysecrets.token_bytes(24)).decode()
+
+
+@transaction.atomic
+def channel_create(*, code: str, name: str, secret: str | None = None, **fields) -> tuple[Channel, str]:
+    """Create a channel on the China calendar with one active signing secret."""
+    calendar = BusinessCalendar.objects.filter(code=CHINA_CALENDAR_CODE).first() or calendar_seed_china()
+    channel = Channel.objects.create(code=code, name=name, calendar=calendar, **fields)
+    secret = secret or generate_secret()
+    ChannelSecret.objects.create(channel=channel, secret=secret)
+    return channel, secret
+
+
+@transaction.atomic
+def channel_rotate_secret(*, channel: Channel, secret: str | None = None) -> str:
+    """Add a new active secret; keep only the newest MAX_ACTIVE_SECRETS active."""
+    secret = secret or generate_secret()
+    ChannelSecret.objects.create(channel=channel, secret=secret)
+    active = list(
+        ChannelSecret.objects.select_for_update()
+        .filter(channel=channel, active=True)
+        .order_by("-created_at", "-id")
+    )
+    for old in active[MAX_ACTIVE_SECRETS:]:
+        old.active = False
+        old.deactivated_at = timezone.now()
+        old.save(update_fields=["active", "deactivated_at"])
+    return secret
+
+
+def channel_active_secrets(channel: Channel) -> list[str]:
+    return list(channel.secrets.filter(active=True).order_by("-created_at").values_list("secret", flat=True))

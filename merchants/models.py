@@ -1,0 +1,84 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from settlement.arrival import Cycle
+
+
+class Merchant(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        RISK_FROZEN = "risk_frozen", _("Risk-frozen")
+
+    merchant_no = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="merchants")
+    settlement_cycle = models.CharField(max_length=2, choices=Cycle.choices, default=Cycle.T1)
+    fee_rate_bps = models.PositiveIntegerField(default=60, help_text=_("Fee in basis points: 60 = 0.60%"))
+    account_bank = models.CharField(max_length=100, blank=True)
+    account_holder = models.CharField(max_length=100, blank=True)
+    # Only the last 4 digits of the settlement account are ever stored.
+    account_last4 = models.CharField(max_length=4, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    timezone = models.CharField(max_length=64, default="Asia/Shanghai")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES, default="zh-hans")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(settlement_cycle__in=Cycle.values), name="merchant_cycle_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "suspended", "risk_frozen"]), name="merchant_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(fee_rate_bps__lte=10000), name="merchant_fee_rate_sane"),
+            models.CheckConstraint(
+                condition=Q(account_last4="") | Q(account_last4__regex=r"^[0-9]{4}$"),
+                name="merchant_account_last4_only",
+            ),
+        ]
+        ordering = ["merchant_no"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.merchant_no})"
+
+
+class Terminal(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="terminals")
+    serial_number = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # A serial is unique within its merchant; the API looks terminals up by it.
+            models.UniqueConstraint(fields=["merchant", "serial_number"], name="terminal_unique_per_merchant"),
+        ]
+
+    def __str__(self) -> str:
+        return self.serial_number
+
+
+class Membership(models.Model):
+    """A user's access to a merchant. Every merchant-facing query is scoped by these."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("Owner")
+        CASHIER = "cashier", _("Cashier")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.OWNER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "merchant"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.merchant}"

@@ -1,0 +1,191 @@
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.utils.translation import gettext_lazy as _
+
+from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType, Outcome, Status
+
+_NON_FINAL = sorted(NON_FINAL_STATUSES)
+# A masked card: up to the first 6 digits, at least 3 mask characters, up to the last 4.
+MASKED_PAN_REGEX = r"^[0-9]{0,6}[*xX]{3,}[0-9]{0,4}$"
+
+
+class Payout(models.Model):
+    """One bank credit covering many transactions (合并到账). Its amount must equal the
+    sum of its transactions' net amounts, or it is a discrepancy."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent to bank")
+        CREDITED = "credited", _("Credited")
+        RETURNED = "returned", _("Returned by bank")
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="payouts")
+    reference = models.CharField(max_length=64)
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="payouts")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    credited_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "reference"], name="payout_unique_reference"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_nonneg"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sent", "credited", "returned"]), name="payout_status_valid"
+            ),
+        ]
+        indexes = [
+            # The merchant's "arrivals" page lists its payouts newest first.
+            models.Index(fields=["merchant", "-sent_at"], name="payout_merchant_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class Transaction(models.Model):
+    """One card swipe, from capture to the bank credit. `status` is written only by
+    settlement.services.events (the one door), always with its event row."""
+
+    class Method(models.TextChoices):
+        SWIPE = "swipe", _("Swipe")
+        CHIP = "chip", _("Chip")
+        CONTACTLESS = "contactless", _("Contactless")
+        QR = "qr", _("QR code")
+
+    Status = Status
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="transactions")
+    reference = models.CharField(max_length=64, help_text=_("The acquirer's RRN / trace number"))
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="transactions")
+    terminal = models.ForeignKey(
+        "merchants.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    fee = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    net = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="CNY")
+    masked_pan = models.CharField(max_length=19, blank=True)
+    method = models.CharField(max_length=12, choices=Method.choices, default=Method.CHIP)
+    captured_at = models.DateTimeField()
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CAPTURED)
+    resume_status = models.CharField(
+        max_length=10, choices=Status.choices, blank=True, help_text=_("Where a held swipe returns")
+    )
+    business_date = models.DateField()
+    expected_by = models.DateTimeField(help_text=_("When the money should be in the bank account"))
+    overdue_at = models.DateTimeField(help_text=_("expected_by + the channel's grace: late after this"))
+    """Precomputed so the late scan is an index range scan (txn_overdue_unflagged)."""
+    calendar_incomplete = models.BooleanField(
+        default=False, help_text=_("expected_by used a year with no holiday data (Mon-Fri fallback)")
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+    credited_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    payout = models.ForeignKey(Payout, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions")
+    delayed_since = models.DateTimeField(null=True, blank=True)
+    at_risk_since = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    poll_attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "reference"], name="txn_unique_reference"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="txn_amount_positive"),
+            models.CheckConstraint(condition=Q(fee__gte=0) & Q(net__gte=0), name="txn_fee_net_nonneg"),
+            # Round() keeps the check exact on SQLite too, where decimals are stored as floats.
+            models.CheckConstraint(condition=Q(net=Round(F("amount") - F("fee"), 2)), name="txn_net_is_amount_less_fee"),
+            models.CheckConstraint(condition=Q(status__in=list(Status.values)), name="txn_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(status=Status.HELD) & ~Q(resume_status="")) | (~Q(status=Status.HELD) & Q(resume_status="")),
+                name="txn_resume_only_when_held",
+            ),
+            # No column can hold a full card number: first 6 + last 4 at most.
+            models.CheckConstraint(
+                condition=Q(masked_pan="") | Q(masked_pan__regex=MASKED_PAN_REGEX), name="txn_masked_pan_only"
+            ),
+            models.CheckConstraint(condition=Q(overdue_at__gte=F("expected_by")), name="txn_overdue_after_expected"),
+        ]
+        indexes = [
+            # The late scan (settlement.services.delays): non-final rows not yet flagged,
+            # by deadline. Final and flagged rows leave the index, so it stays small.
+            models.Index(
+                fields=["overdue_at"],
+                name="txn_overdue_unflagged",
+                condition=Q(status__in=_NON_FINAL, delayed_since__isnull=True),
+            ),
+            # The poller claims due non-final rows of a channel.
+            models.Index(
+                fields=["channel", "next_poll_at"],
+                name="txn_next_poll_due",
+                condition=Q(status__in=_NON_FINAL, next_poll_at__isnull=False),
+            ),
+            # Merchant dashboard: a merchant's swipes, newest first.
+            models.Index(fields=["merchant", "-captured_at"], name="txn_merchant_captured"),
+            # "At risk" early warning: non-final, not late yet, by deadline.
+            models.Index(
+                fields=["expected_by"],
+                name="txn_expected_unwarned",
+                condition=Q(status__in=_NON_FINAL, at_risk_since__isnull=True, delayed_since__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.reference}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class SettlementEvent(models.Model):
+    """The append-only audit trail: every status change is a row, and so is every event
+    we received that changed nothing (stale)."""
+
+    class Source(models.TextChoices):
+        PUSH = "push", _("Pushed by acquirer")
+        POLL = "poll", _("Learned by polling")
+        STAFF = "staff", _("Staff")
+        SYSTEM = "system", _("System")
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="events")
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="events")
+    event_id = models.CharField(max_length=100, help_text=_("External id, unique per channel"))
+    type = models.CharField(max_length=10, choices=EventType.choices)
+    source = models.CharField(max_length=6, choices=Source.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.APPLIED)
+    from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    payout_reference = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    # sha256 of the canonical body: same id + same fingerprint = duplicate, else conflict.
+    fingerprint = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [
+            # Exactly-once: each (channel, event_id) is inserted once (ON CONFLICT).
+            models.UniqueConstraint(fields=["channel", "event_id"], name="event_unique_per_channel"),
+            models.CheckConstraint(condition=Q(type__in=list(EventType.values)), name="event_type_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=["applied", "stale"]), name="event_outcome_stored"),
+            models.CheckConstraint(condition=Q(source__in=["push", "poll", "staff", "system"]), name="event_source_valid"),
+        ]
+        indexes = [
+            # A transaction's timeline, and the fold that re-derives its state.
+            models.Index(fields=["transaction", "occurred_at"], name="event_txn_occurred"),
+        ]
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type} ({self.outcome})"
+

@@ -1,0 +1,111 @@
+"""Demo data: channels on the China calendar, merchants on every cycle, a merchant
+login and a staff login, and a realistic spread of swipes (credited, in flight, late).
+Deterministic for a seed. Writes only through the services."""
+
+import json
+import random
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from channels.models import Channel
+from channels.services import channel_create
+from merchants.models import Membership, Merchant, Terminal
+from settlement.arrival import Cycle
+from settlement.lifecycle import EventType
+from settlement.models import SettlementEvent
+from settlement.services.events import EventInput, events_apply
+from settlement.services.transactions import NewTransaction, transaction_create
+
+DEMO_CHANNELS = [("demo-acq", "示例收单 Demo Acquirer"), ("demo-pay", "示例支付 Demo Pay Platform")]
+DEMO_MERCHANT_USER = ("merchant", "demo-merchant-pass")
+DEMO_STAFF_USER = ("staff", "demo-staff-pass")
+DEMO_MERCHANTS = [
+    # merchant_no, name, channel index, cycle, account last4
+    ("M100001", "老王便利店 Wang's Corner Shop", 0, Cycle.T1, "6021"),
+    ("M100002", "川味小馆 Sichuan Kitchen", 0, Cycle.D1, "1187"),
+    ("M100003", "鲜果坊 Fresh Fruit", 1, Cycle.T0, "5530"),
+    ("M100004", "晨光文具 Morning Stationery", 1, Cycle.D0, "9042"),
+]
+SECRETS_FILE = Path(settings.VAR_DIR) / "demo_channels.json"
+
+
+def demo_loaded() -> bool:
+    return Channel.objects.filter(code=DEMO_CHANNELS[0][0]).exists()
+
+
+@db_transaction.atomic
+def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: str = "") -> dict:
+    rng = random.Random(seed)
+    now = timezone.now()
+    secrets = {}
+    channels = []
+    for i, (code, name) in enumerate(DEMO_CHANNELS):
+        poll_url = f"{poll_base_url.rstrip('/')}/{code}/status" if poll_base_url else ""
+        channel, secret = channel_create(code=code, name=name, poll_url=poll_url, poll_interval_seconds=15 + 5 * i)
+        secrets[code] = secret
+        channels.append(channel)
+
+    User = get_user_model()
+    merchant_user = User.objects.create_user(DEMO_MERCHANT_USER[0], password=DEMO_MERCHANT_USER[1])
+    User.objects.create_superuser(DEMO_STAFF_USER[0], email="staff@example.com", password=DEMO_STAFF_USER[1])
+
+    for no, name, ch, cycle, last4 in DEMO_MERCHANTS:
+        merchant = Merchant.objects.create(
+            merchant_no=no, name=name, channel=channels[ch], settlement_cycle=cycle,
+            fee_rate_bps=60, account_bank="招商银行 China Merchants Bank", account_holder=name.split()[0],
+            account_last4=last4, contact_email=f"{no.lower()}@example.com", contact_phone="13800000000",
+        )
+        terminal = Terminal.objects.create(merchant=merchant, serial_number=f"SN{no[1:]}01")
+        if no in ("M100001", "M100003"):  # the demo login owns two merchants, to show switching
+            Membership.objects.create(user=merchant_user, merchant=merchant)
+        _demo_swipes(rng, merchant, terminal, now, swipes_per_merchant)
+
+    SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SECRETS_FILE.write_text(json.dumps(secrets, indent=2))
+    SECRETS_FILE.chmod(0o600)
+    return secrets
+
+
+def _demo_swipes(rng: random.Random, merchant: Merchant, terminal: Terminal, now, count: int) -> None:
+    channel = merchant.channel
+    for n in range(count):
+        captured_at = now - timedelta(hours=rng.uniform(0.2, 24 * 10))
+        amount = Decimal(rng.choice([18, 35, 68, 128, 299, 1280, 2450])) + Decimal(rng.randint(0, 99)) / 100
+        txn = transaction_create(
+            channel=channel,
+            item=NewTransaction(
+                reference=f"{merchant.merchant_no[1:]}{n:06d}",
+                merchant=merchant,
+                terminal=terminal,
+                amount=amount,
+                captured_at=captured_at,
+                masked_pan=f"622202******{rng.randint(0, 9999):04d}",
+                method=rng.choice(["chip", "contactless", "qr", "swipe"]),
+            ),
+        )
+        # How far along it got: mostly on time; some stuck (they become the late ones).
+        if txn.expected_by <= now:
+            stop = rng.choices(["credited", "settled", "cleared", "held"], weights=[80, 10, 6, 4])[0]
+        else:
+            stop = rng.choice(["captured", "cleared", "settled"])
+        path = {"captured": [], "cleared": ["cleared"], "settled": ["cleared", "settled"],
+                "credited": ["cleared", "settled", "credited"], "held": ["cleared", "held"]}[stop]
+        span = max(min(txn.expected_by, now) - captured_at, timedelta(minutes=10))
+        events = [
+            EventInput(
+                event_id=f"demo-{txn.reference}-{i}",
+                reference=txn.reference,
+                type=EventType(kind),
+                occurred_at=captured_at + span * (i + 1) / (len(path) + 1),
+                reason="风控复核 risk review" if kind == "held" else "",
+            )
+            for i, kind in enumerate(path)
+        ]
+        if events:
+            events_apply(channel=channel, events=events, source=SettlementEvent.Source.PUSH, now=now)

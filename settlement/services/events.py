@@ -1,0 +1,211 @@
+"""The one door for status: every status change goes through `events_apply`.
+
+A batch costs a constant number of SQL statements: lock the batch's transactions
+(SELECT ... FOR UPDATE, in id order so two batches cannot deadlock), read their known
+events and the already-seen event ids, judge every event in Python with the pure
+lifecycle fold, then one INSERT for the event rows and one UPDATE for the rows.
+Holding the row locks makes a duplicate of the same event wait and then see the first
+one; the unique (channel, event_id) constraint catches the rest (same id reused for
+another reference), in which case the whole batch is re-judged once more.
+"""
+
+import hashlib
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from channels.models import Channel
+from settlement.lifecycle import (
+    FINAL_STATUSES,
+    LIFECYCLE_EVENT_TYPES,
+    Judgement,
+    LifecycleEvent,
+    Outcome,
+    judge,
+)
+from settlement.models import Payout, SettlementEvent, Transaction
+
+log = logging.getLogger(__name__)
+
+# Acquirer clocks drift; an event this far in our future is refused as a data error.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+_MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class EventInput:
+    event_id: str
+    reference: str
+    type: str
+    occurred_at: datetime
+    payout_reference: str = ""
+    reason: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """What makes two deliveries of one event id "the same body"."""
+        body = {
+            "reference": self.reference,
+            "type": self.type,
+            "occurred_at": self.occurred_at.astimezone(UTC).isoformat()
+            if self.occurred_at.tzinfo
+            else self.occurred_at.isoformat(),
+            "payout_reference": self.payout_reference or "",
+            "reason": self.reason or "",
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass
+class EventResult:
+    event_id: str
+    reference: str
+    result: str  # applied / stale / duplicate / rejected
+    code: str = ""
+    message: str = ""
+    transaction: Transaction | None = None
+
+
+def _reject(item: EventInput, code: str, message: str) -> EventResult:
+    return EventResult(item.event_id, item.reference, Outcome.REJECTED, code, message)
+
+
+def _validate(item: EventInput, now: datetime) -> EventResult | None:
+    if item.type not in LIFECYCLE_EVENT_TYPES:
+        return _reject(item, "invalid_event_type", f"Unknown event type {item.type!r}.")
+    if item.occurred_at.tzinfo is None:
+        return _reject(item, "naive_datetime", "occurred_at needs a UTC offset.")
+    if item.occurred_at > now + MAX_CLOCK_SKEW:
+        return _reject(item, "occurred_in_future", "occurred_at is in the future.")
+    return None
+
+
+def events_apply(
+    *, channel: Channel, events: list[EventInput], source: str, now: datetime | None = None
+) -> list[EventResult]:
+    """Apply a batch of status events of one channel; one result per item, in order.
+
+    Each item succeeds or fails on its own: a rejected item changes nothing and does
+    not undo the others. Safe to call concurrently and to retry.
+    """
+    for attempt in range(_MAX_ATTEMPTS):
+        try:
+            return _events_apply_once(channel=channel, events=events, source=source, now=now or timezone.now())
+        except IntegrityError:
+            # A concurrent batch inserted one of our event ids for another reference.
+            if attempt == _MAX_ATTEMPTS - 1:
+                raise
+            log.info("event batch raced on an event id; re-judging (attempt %s)", attempt + 2)
+    raise AssertionError("unreachable")
+
+
+@db_transaction.atomic
+def _events_apply_once(
+    *, channel: Channel, events: list[EventInput], source: str, now: datetime
+) -> list[EventResult]:
+    refs = sorted({e.reference for e in events})
+    txns = {
+        t.reference: t
+        for t in Transaction.objects.select_for_update()
+        .filter(channel=channel, reference__in=refs)
+        .order_by("id")
+    }
+    seen = {
+        row["event_id"]: row
+        for row in SettlementEvent.objects.filter(
+            channel=channel, event_id__in=[e.event_id for e in events]
+        ).values("event_id", "fingerprint", "outcome")
+    }
+    known: dict[int, list[LifecycleEvent]] = defaultdict(list)
+    for txn_id, kind, occurred_at, event_id in SettlementEvent.objects.filter(
+        transaction__in=[t.id for t in txns.values()], type__in=list(LIFECYCLE_EVENT_TYPES)
+    ).values_list("transaction_id", "type", "occurred_at", "event_id"):
+        known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
+    payout_refs = {e.payout_reference for e in events if e.payout_reference}
+    payouts = (
+        {p.reference: p for p in Payout.objects.filter(channel=channel, reference__in=payout_refs)}
+        if payout_refs
+        else {}
+    )
+
+    results: list[EventResult] = []
+    new_rows: list[SettlementEvent] = []
+    changed: dict[int, Transaction] = {}
+    for item in events:
+        fingerprint = item.fingerprint()
+        if item.event_id in seen:
+            if seen[item.event_id]["fingerprint"] == fingerprint:
+                results.append(EventResult(item.event_id, item.reference, Outcome.DUPLICATE,
+                                           transaction=txns.get(item.reference)))
+            else:
+                results.append(_reject(item, "idempotency_conflict",
+                                       "This event_id was already used with a different body."))
+            continue
+        invalid = _validate(item, now)
+        if invalid:
+            results.append(invalid)
+            continue
+        txn = txns.get(item.reference)
+        if txn is None:
+            results.append(_reject(item, "unknown_reference", f"No transaction {item.reference!r} on this channel."))
+            continue
+        new = LifecycleEvent(item.type, item.occurred_at, item.event_id)
+        verdict = judge(known[txn.id], new)
+        if verdict.outcome == Outcome.REJECTED:
+            results.append(_reject(item, verdict.code, verdict.message))
+            continue
+        from_status = txn.status
+        _set_state(txn, verdict)
+        payout = payouts.get(item.payout_reference)
+        if payout is not None and payout.merchant_id == txn.merchant_id:
+            txn.payout = payout
+        known[txn.id].append(new)
+        changed[txn.id] = txn
+        seen[item.event_id] = {"fingerprint": fingerprint, "outcome": verdict.outcome}
+        new_rows.append(
+            SettlementEvent(
+                channel=channel, transaction=txn, event_id=item.event_id, type=item.type, source=source,
+                outcome=verdict.outcome, from_status=from_status, to_status=txn.status,
+                occurred_at=item.occurred_at, received_at=now, payout_reference=item.payout_reference,
+                reason=item.reason[:300], payload=item.payload, fingerprint=fingerprint,
+            )
+        )
+        results.append(EventResult(item.event_id, item.reference, verdict.outcome, transaction=txn))
+
+    if new_rows:
+        with db_transaction.atomic():  # savepoint: an id race rolls back only this
+            SettlementEvent.objects.bulk_create(new_rows)
+    if changed:
+        for txn in changed.values():
+            txn.updated_at = now
+        Transaction.objects.bulk_update(list(changed.values()), _STATE_FIELDS)
+    return results
+
+
+_STATE_FIELDS = [
+    "status", "resume_status", "settled_at", "credited_at", "last_event_at",
+    "payout", "next_poll_at", "updated_at",
+]
+
+
+def _set_state(txn: Transaction, verdict: Judgement) -> None:
+    state = verdict.state
+    txn.status = state.status
+    txn.resume_status = state.resume_status or ""
+    txn.settled_at = state.settled_at
+    txn.credited_at = state.credited_at
+    txn.last_event_at = state.last_event_at
+    if txn.status in FINAL_STATUSES:
+        txn.next_poll_at = None  # nothing left to learn
+
+
+def event_apply(*, channel: Channel, event: EventInput, source: str) -> EventResult:
+    """One event: a batch of one."""
+    return events_apply(channel=channel, events=[event], source=source)[0]

@@ -1,0 +1,64 @@
+import os
+
+import pytest
+
+from tests.factories import MembershipFactory, MerchantFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Argon2 is the production hasher; tests do not need to pay for it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clear_calendar_cache():
+    from channels.selectors import clear_calendar_cache
+
+    clear_calendar_cache()
+    yield
+    clear_calendar_cache()
+
+
+# --- personas -------------------------------------------------------------------
+@pytest.fixture
+def merchant(db):
+    return MerchantFactory()
+
+
+@pytest.fixture
+def merchant_user(merchant):
+    user = UserFactory(username="shopkeeper")
+    MembershipFactory(user=user, merchant=merchant)
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """A merchant user of another merchant: must never see `merchant`'s data."""
+    other = MerchantFactory()
+    user = UserFactory(username="outsider")
+    MembershipFactory(user=user, merchant=other)
+    return user
+
+
+@pytest.fixture
+def staff_user(db):
+    return UserFactory(username="support", is_staff=True)
+
+
+# --- browser (pytest-playwright driving Debian's chromium) ------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -1,0 +1,49 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from channels.models import Channel, ChannelSecret
+from merchants.models import Merchant
+from settlement.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+
+def test_addchannel_prints_the_secret_it_created():
+    out = StringIO()
+    call_command("addchannel", "acq-x", "--name", "Acquirer X", stdout=out)
+    secret = ChannelSecret.objects.get(channel__code="acq-x").secret
+    assert secret.startswith("whsec_") and secret in out.getvalue()
+    assert Channel.objects.get(code="acq-x").calendar.code == "CN"
+
+
+def test_addchannel_with_a_given_secret_does_not_echo_it():
+    out = StringIO()
+    call_command("addchannel", "acq-y", "--name", "Y", "--secret", "whsec_c2VjcmV0c2VjcmV0c2VjcmV0", stdout=out)
+    assert "whsec_" not in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("addchannel", "acq-y", "--name", "Y")
+    with pytest.raises(CommandError):
+        call_command("addchannel", "acq-z", "--name", "Z", "--secret", "plain")
+
+
+def test_load_demo_once_gives_logins_merchants_and_a_spread_of_swipes(tmp_path, settings, monkeypatch):
+    import settlement.services.demo as demo
+
+    monkeypatch.setattr(demo, "SECRETS_FILE", tmp_path / "demo_channels.json")
+    out = StringIO()
+    call_command("load_demo", "--swipes", "25", stdout=out)
+    call_command("load_demo", stdout=out)
+    assert "already loaded" in out.getvalue()
+    assert set(Merchant.objects.values_list("settlement_cycle", flat=True)) == {"T1", "D1", "T0", "D0"}
+    statuses = set(Transaction.objects.values_list("status", flat=True))
+    assert {"credited", "captured"} <= statuses
+    assert Transaction.objects.filter(status__in=["cleared", "settled", "held"]).exists()
+    assert (tmp_path / "demo_channels.json").exists()
+
+
+def test_seed_calendar_marks_unannounced_years_incomplete():
+    out = StringIO()
+    call_command("seed_calendar", "--year", "2026", "--year", "2030", stdout=out)
+    assert "2026" in out.getvalue() and "2030 (incomplete)" in out.getvalue()
