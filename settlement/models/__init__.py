@@ -1,0 +1,13 @@
+from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
+from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
+
+__all__ = [
+    "MASKED_PAN_REGEX",
+    "CaseEntry",
+    "ChannelIncident",
+    "FollowUpCase",
+    "Notification",
+    "Payout",
+    "SettlementEvent",
+    "Transaction",
+]

@@ -1,0 +1,195 @@
+"""Follow-up of late payments: cases, their history, channel incidents, and the
+notifications merchants receive. Written only through settlement.services."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Cause(models.TextChoices):
+    """Suggested causes of a late arrival, in the seed documents' own terms."""
+
+    CHANNEL_OUTAGE = "channel_outage", _("Channel outage / network")
+    BANK_PROCESSING = "bank_processing", _("Bank processing")
+    PLATFORM_SETTLEMENT = "platform_settlement", _("Payment-platform settlement")
+    CLEARING_HOUSE = "clearing_house", _("Clearing-house processing")
+    HOLIDAY_BACKLOG = "holiday_backlog", _("Holiday / peak backlog")
+    WRONG_ACCOUNT = "wrong_account", _("Wrong settlement account")
+    RISK_HOLD = "risk_hold", _("Risk-control hold")
+    DATA_ERROR = "data_error", _("Data error")
+    UNKNOWN = "unknown", _("Not yet known")
+
+
+class ChannelIncident(models.Model):
+    """Many swipes of one channel late in one window: one row for staff, not hundreds."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="incidents")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    cause = models.CharField(max_length=24, choices=Cause.choices, default=Cause.UNKNOWN)
+    opened_at = models.DateTimeField()
+    window_start = models.DateTimeField(help_text=_("Earliest overdue_at of its cases"))
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # Detection attaches new late swipes to the channel's one open incident.
+            models.UniqueConstraint(fields=["channel"], condition=Q(status="open"), name="incident_one_open_per_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.pk} {self.channel_id}"
+
+
+class FollowUpCase(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLAIMED = "claimed", _("In progress")
+        ESCALATED = "escalated", _("Escalated")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Origin(models.TextChoices):
+        DETECTED = "detected", _("Found late by the system")
+        INQUIRY = "inquiry", _("Merchant inquiry")
+        STAFF = "staff", _("Opened by staff")
+
+    class Outcome(models.TextChoices):
+        CREDITED_LATE = "credited_late", _("Credited late")
+        REFUNDED = "refunded", _("Refunded")
+        COMPENSATED = "compensated", _("Compensated")
+        ACCOUNT_CORRECTED = "account_corrected", _("Account corrected and re-paid")
+        NO_FAULT = "no_fault", _("No fault found")
+
+    Cause = Cause
+
+    reference = models.CharField(max_length=20, unique=True, help_text=_("Shown to merchants, e.g. C2611-000123"))
+    transaction = models.ForeignKey(
+        "settlement.Transaction", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
+    )
+    payout = models.ForeignKey("settlement.Payout", on_delete=models.PROTECT, null=True, blank=True, related_name="cases")
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="cases")
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="cases")
+    incident = models.ForeignKey(ChannelIncident, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.DETECTED)
+    cause = models.CharField(max_length=24, choices=Cause.choices, default=Cause.UNKNOWN)
+    cause_evidence = models.JSONField(default=dict, blank=True)
+    amount_at_stake = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_cases"
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField()
+    sla_due_at = models.DateTimeField()
+    follow_up_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    last_action_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    delay_seconds = models.PositiveIntegerField(null=True, blank=True, help_text=_("How late it arrived"))
+
+    class Meta:
+        constraints = [
+            # Two scanners (or a scan and an inquiry) can never open two cases for one swipe.
+            models.UniqueConstraint(
+                fields=["transaction"],
+                condition=Q(transaction__isnull=False) & ~Q(status="resolved"),
+                name="case_one_open_per_txn",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "claimed", "escalated", "resolved"]), name="case_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="resolved", resolved_at__isnull=False) | (~Q(status="resolved") & Q(resolved_at__isnull=True)),
+                name="case_resolved_has_time",
+            ),
+        ]
+        indexes = [
+            # The staff queue: unresolved cases by SLA due time.
+            models.Index(fields=["sla_due_at"], name="case_open_by_sla", condition=~Q(status="resolved")),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class CaseEntry(models.Model):
+    """A case's history: every staff action, contact, note, and merchant message."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        CLAIMED = "claimed", _("Claimed")
+        ASSIGNED = "assigned", _("Assigned")
+        NOTE = "note", _("Note")
+        CONTACT = "contact", _("Contact with acquirer/bank")
+        FOLLOW_UP = "follow_up", _("Follow-up set")
+        ESCALATED = "escalated", _("Escalated")
+        CAUSE = "cause", _("Cause updated")
+        MERCHANT_MESSAGE = "merchant_message", _("Message from merchant")
+        STAFF_REPLY = "staff_reply", _("Reply to merchant")
+        RESOLVED = "resolved", _("Resolved")
+        REOPENED = "reopened", _("Reopened")
+
+    case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    body = models.TextField(blank=True)
+    # For contacts: who was reached, and their ticket/reference number.
+    contact_party = models.CharField(max_length=100, blank=True)
+    contact_reference = models.CharField(max_length=100, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    visible_to_merchant = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="caseentry_case_created")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind}"
+
+
+class Notification(models.Model):
+    """What a merchant is told: in-app, and by email in the merchant's language."""
+
+    class Kind(models.TextChoices):
+        LATE = "late", _("Payment late")
+        ARRIVED = "arrived", _("Payment arrived")
+        CASE_UPDATE = "case_update", _("Update on your inquiry")
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="notifications")
+    transaction = models.ForeignKey(
+        "settlement.Transaction", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    case = models.ForeignKey(FollowUpCase, on_delete=models.SET_NULL, null=True, blank=True, related_name="notifications")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Rendered at display time in the reader's language; data holds the facts.
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Never more than one message per swipe per state, however often detection runs.
+            models.UniqueConstraint(
+                fields=["transaction", "kind"],
+                condition=Q(transaction__isnull=False) & Q(kind__in=["late", "arrived"]),
+                name="notification_once_per_txn_state",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "-created_at"], name="notification_merchant_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.merchant_id}"
