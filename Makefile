@@ -29,10 +29,15 @@ $(VENV)/.dev-installed: $(VENV)/.run-installed requirements-dev.txt
 
 install: $(VENV)/.dev-installed ## Create .venv with the app and test dependencies
 
-chromium: ## Install Debian's Chromium for the browser tests (never a browser download)
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  echo "installing Debian's chromium package"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+chromium: ## Install Debian's Chromium and a CJK font for the browser tests (never a browser download)
+	@{ command -v chromium || command -v chromium-browser; } >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wqy || { \
+	  echo "installing Debian's chromium and fonts-wqy-microhei"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+compose-check: ## Validate docker-compose.yml with docker-compose config (the engine is not needed)
+	@command -v docker-compose >/dev/null 2>&1 || { echo "installing Debian's docker-compose (for 'config' only)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+	DJANGO_SECRET_KEY=check POSTGRES_PASSWORD=check docker-compose -f docker-compose.yml config -q
 
 setup-run: $(VENV)/.run-installed
 	mkdir -p var
@@ -48,7 +53,7 @@ lint: $(VENV)/.dev-installed ## ruff, Django checks, migrations up to date
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py check --fail-level WARNING
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
 
-test: $(VENV)/.dev-installed chromium lint ## Set up and run the whole suite on PostgreSQL + Redis (localhost)
+test: $(VENV)/.dev-installed chromium lint compose-check ## Set up and run the whole suite on PostgreSQL + Redis (localhost)
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  CHROMIUM_PATH=$(CHROMIUM) DJANGO_ALLOW_ASYNC_UNSAFE=true \
 	  $(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
@@ -59,4 +64,4 @@ bench: $(VENV)/.dev-installed ## Run the benchmarks (PostgreSQL + Redis on local
 clean: ## Remove local runtime state (SQLite, broker folders); keeps .venv
 	rm -rf var staticfiles
 
-.PHONY: help install chromium setup-run run lint test bench clean
+.PHONY: help install chromium compose-check setup-run run lint test bench clean
