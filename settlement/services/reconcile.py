@@ -67,7 +67,7 @@ def _money(value: str) -> Decimal | None:
 
 def settlement_file_reconcile(*, channel: Channel, rows: list[tuple[int, dict[str, str]]]) -> list[LineResult]:
     # Lines with a card number are dropped before anything reaches the database.
-    clean = {line for line, row in rows if not contains_full_pan(" ".join(row.values()))}
+    clean = {line for line, row in rows if not contains_full_pan("\n".join(row.values()))}
     references = {row.get("reference", "") for line, row in rows if line in clean}
     ours = {
         t["reference"]: t
