@@ -96,10 +96,14 @@ def verify_request(request: Request, channel_code: str) -> SignedChannel:
     raw = read_raw_body(request, channel_code=channel_code)
     headers = {name: request.headers.get(name, "") for name in SIGNATURE_HEADERS}
     webhook_id = headers["webhook-id"]
-    secrets = list(
-        ChannelSecret.objects.filter(channel__code=channel_code, active=True)
-        .select_related("channel")
-        .order_by("-created_at")
+    secrets = (
+        list(
+            ChannelSecret.objects.filter(channel__code=channel_code, active=True)
+            .select_related("channel")
+            .order_by("-created_at")
+        )
+        if "\x00" not in channel_code
+        else []
     )
     if not secrets:
         # Same answer for "no such channel" and "no active secret": nothing to probe.

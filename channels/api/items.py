@@ -53,6 +53,8 @@ def text(item: dict, name: str, *, max_length: int, required: bool = True, defau
     if not isinstance(value, str):
         raise ItemError("invalid_type", f"{name} must be a string.")
     value = value.strip()
+    if "\x00" in value:
+        raise ItemError("invalid_characters", f"{name} contains a NUL character.")
     if required and not value:
         raise ItemError("missing_field", f"{name} must not be empty.")
     if len(value) > max_length:
@@ -72,6 +74,11 @@ def aware_datetime(item: dict, name: str, *, now: datetime) -> datetime:
         raise ItemError("invalid_datetime", f"{name} must be an ISO 8601 date-time string.") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ItemError("naive_datetime", f"{name} needs a UTC offset (e.g. +08:00).")
+    try:
+        # Stored as UTC: PostgreSQL refuses offsets Python accepts (e.g. +23:59).
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:
+        raise ItemError("datetime_out_of_range", f"{name} is out of range.") from None
     if parsed < _EARLIEST:
         raise ItemError("datetime_out_of_range", f"{name} is before 2000.")
     if parsed > now + CLOCK_SKEW:
@@ -116,8 +123,15 @@ def reference_of(item: Any, name: str) -> str | None:
 def _object(item: Any, check_pan: bool) -> dict:
     if not isinstance(item, dict):
         raise ItemError("invalid_item", "Each item must be a JSON object.")
-    if check_pan and has_full_pan(item):
-        raise ItemError("full_pan_forbidden", "A full card number is not accepted; send first 6 + last 4 at most.")
+    if check_pan:
+        try:
+            dumped = json.dumps(item, ensure_ascii=False)
+        except RecursionError:
+            raise ItemError("invalid_item", "The item is nested too deeply.") from None
+        if contains_full_pan(dumped):
+            raise ItemError("full_pan_forbidden", "A full card number is not accepted; send first 6 + last 4 at most.")
+        if "\\u0000" in dumped:  # PostgreSQL text and jsonb cannot hold NUL
+            raise ItemError("invalid_characters", "NUL characters are not accepted.")
     return item
 
 

@@ -128,8 +128,8 @@ class MerchantView(AcquirerView):
     )
     def put(self, request: Request, channel_code: str, merchant_no: str) -> Response:
         self.refuse_pan(request)
-        if len(merchant_no) > 32:
-            raise ApiError("invalid_merchant_no", "merchant_no is at most 32 characters.")
+        if len(merchant_no) > 32 or "\x00" in merchant_no:
+            raise ApiError("invalid_merchant_no", "merchant_no is at most 32 printable characters.")
         payload = s.MerchantInputSerializer(data=self.body(request))
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -264,11 +264,13 @@ class TransactionDetailView(AcquirerView):
         summary="What we know of one transaction (sign an empty body)",
     )
     def get(self, request: Request, channel_code: str, reference: str) -> Response:
-        row = (
-            Transaction.objects.filter(channel=self.channel, reference=reference)
-            .values(*TRANSACTION_VALUES, "settled_at", "credited_at")
-            .first()
-        )
+        row = None
+        if "\x00" not in reference:
+            row = (
+                Transaction.objects.filter(channel=self.channel, reference=reference)
+                .values(*TRANSACTION_VALUES, "settled_at", "credited_at")
+                .first()
+            )
         if row is None:
             raise ApiError("unknown_reference", "No transaction with this reference on this channel.",
                            status.HTTP_404_NOT_FOUND)
