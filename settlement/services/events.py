@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
@@ -185,7 +185,7 @@ def _events_apply_once(
     if changed:
         for txn in changed.values():
             txn.updated_at = now
-        Transaction.objects.bulk_update(list(changed.values()), _STATE_FIELDS)
+        _update_state(list(changed.values()))
     return results
 
 
@@ -193,6 +193,30 @@ _STATE_FIELDS = [
     "status", "resume_status", "settled_at", "credited_at", "last_event_at",
     "payout", "next_poll_at", "updated_at",
 ]
+
+
+def _update_state(txns: list[Transaction]) -> None:
+    """One UPDATE ... FROM (VALUES ...) for the changed rows. bulk_update builds a CASE
+    per field and row and cost ~2 ms per row in Python (bench.api_ingest); this is the
+    same single statement at a fraction of that."""
+    fields = [Transaction._meta.get_field(name) for name in _STATE_FIELDS]
+    columns = [f.column for f in fields]
+    qn = connection.ops.quote_name
+    rows = ", ".join(["(%s" + ", %s" * len(fields) + ")"] * len(txns))
+    params: list[Any] = []
+    for txn in txns:
+        params.append(txn.pk)
+        params.extend(f.get_db_prep_save(getattr(txn, f.attname), connection) for f in fields)
+    table = qn(Transaction._meta.db_table)
+    casts = {f.column: f.db_type(connection) for f in fields}
+    assignments = ", ".join(f"{qn(c)} = v.{qn(c)}::{casts[c]}" for c in columns)
+    sql = (
+        f"UPDATE {table} SET {assignments} "
+        f"FROM (VALUES {rows}) AS v(id, {', '.join(qn(c) for c in columns)}) "
+        f"WHERE {table}.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _set_state(txn: Transaction, verdict: Judgement) -> None:
