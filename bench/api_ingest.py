@@ -43,6 +43,7 @@ BATCH = 500
 BATCH_REQUESTS = 16  # per run: 8,000 events
 SINGLE_REQUESTS = 1500  # per run
 CLIENTS = 8
+GUNICORN_LOG = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_api_gunicorn.log"
 COMMAND = "python -m bench.api_ingest"
 
 _server = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
@@ -179,6 +180,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "2", "--threads", "4", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=open(GUNICORN_LOG, "w"),  # noqa: SIM115
     )
     for _ in range(100):
         try:

@@ -153,10 +153,10 @@ def transactions_ingest(
         except TransactionError as exc:
             result.result, result.code, result.message = "rejected", exc.code, exc.message
 
-    inserted = dict(
-        (reference, pk)
-        for pk, reference in insert_ignoring_conflicts(Transaction, list(built.values()), ["id", "reference"])
-    )
+    # Inserted in reference order, so two overlapping batches wait for each other on the
+    # unique index instead of deadlocking.
+    rows = sorted(built.values(), key=lambda t: t.reference)
+    inserted = {reference: pk for pk, reference in insert_ignoring_conflicts(Transaction, rows, ["id", "reference"])}
     new_rows = []
     for reference, pk in inserted.items():
         txn = built[reference]

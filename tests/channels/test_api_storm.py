@@ -72,3 +72,33 @@ def test_the_same_event_a_thousand_times_is_applied_once(server, client):
     assert outcomes == {"applied": 1, "duplicate": PUSHES - 1}, outcomes
     assert SettlementEvent.objects.filter(channel=channel, event_id="storm-1").count() == 1
     assert Transaction.objects.get(channel=channel, reference="S1").status == "cleared"
+
+
+def test_overlapping_swipe_batches_in_any_order_create_each_swipe_once(server, client):
+    """8 threads push the same 50 swipes, each in its own order: no deadlock, no 5xx,
+    every reference created exactly once and answered `duplicate` everywhere else."""
+    import random
+
+    from tests.factories import ChannelFactory, MerchantFactory
+
+    channel = ChannelFactory(code="storm2", secret=SECRET)
+    MerchantFactory(channel=channel, merchant_no="M900001")
+    captured = (timezone.now() - timedelta(hours=3)).isoformat()
+    items = [swipe(f"O{i}", terminal_sn=None, captured_at=captured) for i in range(50)]
+    url = f"{server}/api/v1/acquirer/storm2/transactions"
+
+    def push(seed: int) -> list[tuple[str, str]]:
+        order = random.Random(seed).sample(items, len(items))
+        body = json.dumps({"transactions": order}).encode()
+        response = requests.post(url, data=body, headers=signed_headers(SECRET, body), timeout=60)
+        assert response.status_code == 200, response.text
+        return [(r["reference"], r["result"]) for r in response.json()["results"]]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = [pair for batch in pool.map(push, range(16)) for pair in batch]
+
+    created = Counter(ref for ref, result in answers if result == "created")
+    assert created == {f"O{i}": 1 for i in range(50)}
+    assert Counter(result for _, result in answers) == {"created": 50, "duplicate": 50 * 15}
+    assert Transaction.objects.filter(channel=channel).count() == 50
+    assert SettlementEvent.objects.filter(channel=channel).count() == 50
