@@ -260,3 +260,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
 SPECTACULAR_SETTINGS.setdefault("TAGS", []).append(
     {"name": "acquirer", "description": "Signed machine-to-machine ingest for acquirers and payment platforms."}
 )
+# Card numbers never reach a log line, even inside a logged URL path.
+LOGGING.setdefault("filters", {})["redact_card_numbers"] = {"()": "channels.api.log_filters.RedactCardNumbers"}
+for _logger in ("django.request", "django.server"):
+    LOGGING["loggers"].setdefault(_logger, {}).setdefault("filters", []).append("redact_card_numbers")
