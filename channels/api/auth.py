@@ -18,7 +18,7 @@ from rest_framework import status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from channels.models import Channel, ChannelSecret
 from config.api_errors import ApiError
@@ -125,8 +125,8 @@ def verify_request(request: Request, channel_code: str) -> SignedChannel:
     for secret in secrets:
         try:
             Webhook(secret.secret).verify(raw, headers, json_parse=False)
-        except (WebhookVerificationError, ValueError):
-            # ValueError: undecodable body or garbage in the signature header.
+        except (WebhookVerificationError, EmptyWebhookSecretError, ValueError):
+            # ValueError: undecodable body, garbage in the signature header, a broken secret.
             continue
         return SignedChannel(channel=channel, webhook_id=webhook_id)
     raise _refuse(request, "invalid_signature", "No valid signature for this channel.",

@@ -128,6 +128,8 @@ class MerchantView(AcquirerView):
     )
     def put(self, request: Request, channel_code: str, merchant_no: str) -> Response:
         self.refuse_pan(request)
+        if contains_full_pan(merchant_no):
+            raise ApiError("full_pan_forbidden", "A full card number is not accepted anywhere in a request.")
         if len(merchant_no) > 32 or "\x00" in merchant_no:
             raise ApiError("invalid_merchant_no", "merchant_no is at most 32 printable characters.")
         payload = s.MerchantInputSerializer(data=self.body(request))

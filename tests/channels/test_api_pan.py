@@ -36,6 +36,7 @@ def test_a_card_number_in_any_field_is_refused_and_never_stored_or_logged(acquir
         assert (result["result"], result["error"]["code"]) == ("rejected", "full_pan_forbidden")
     for path, body in [
         ("merchants/M1", {"name": PAN, "settlement_cycle": "T1"}),
+        (f"merchants/{PAN}", {"name": "ok", "settlement_cycle": "T1"}),
         ("payouts", {"payout_reference": PAN, "merchant_no": "M900001", "amount": "1.00", "status": "sent"}),
         ("transactions", {"transactions": [], "note": PAN}),
     ]:
