@@ -29,10 +29,11 @@ def txn(acquirer, terminal):
 
 
 def test_an_event_is_applied_once_and_recorded_as_pushed(acquirer, txn):
-    [result] = results(acquirer.post("events", {"events": [event("e1", kind="cleared")]}))
+    [result] = results(acquirer.post("events", {"events": [event("e1", kind="cleared", batch_no="B7", n=3)]}))
     assert (result["result"], result["status"], result["error"]) == ("applied", "cleared", None)
     row = SettlementEvent.objects.get(event_id="e1")
     assert (row.source, row.from_status, row.to_status) == ("push", "captured", "cleared")
+    assert row.payload == {"batch_no": "B7", "n": 3}  # what else the acquirer sent, as JSON
     txn.refresh_from_db()
     assert txn.status == "cleared"
 
