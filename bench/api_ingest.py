@@ -9,7 +9,7 @@ prints every figure with its ratio to its baseline, and drops the database.
   C_copy   COPY rows/s into the settlement event table, with its indexes
   C_tps    pgbench TPC-B-like tps, 2 clients
   C_view   a plain Django JSON view (/healthz) req/s, 8 clients, same gunicorn
-  batch    events applied/s, 500 events per signed request      goal >= 0.10 x C_copy
+  batch    events applied/s, 500 events per signed request (4 cl.) goal >= 0.10 x C_copy
   single   one event per signed request, 8 clients: req/s        goal >= 0.12 x C_tps
            and p99 latency                                       goal <= 25 ms
   replay   an already-ingested batch again: events/s, new rows   goal >= 1.0 x batch, 0 rows
