@@ -243,3 +243,24 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Acquirer API (issue 3) -----------------------------------------------------
+# The docs page explains how to sign a request, with a copy-paste Python example.
+from channels.api.signing import SIGNING_GUIDE  # noqa: E402
+
+SPECTACULAR_SETTINGS["DESCRIPTION"] += "\n" + SIGNING_GUIDE
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
+    "TransactionStatusEnum": "settlement.lifecycle.Status",
+    "PayoutStatusEnum": "settlement.models.transactions.Payout.Status",
+    "UpsertResultEnum": ["created", "updated"],
+    "TransactionResultEnum": ["created", "duplicate", "rejected"],
+    "EventResultEnum": ["applied", "duplicate", "stale", "rejected"],
+    "SettlementLineResultEnum": ["matched", "mismatch", "unknown", "rejected"],
+})
+SPECTACULAR_SETTINGS.setdefault("TAGS", []).append(
+    {"name": "acquirer", "description": "Signed machine-to-machine ingest for acquirers and payment platforms."}
+)
+# Card numbers never reach a log line, even inside a logged URL path.
+LOGGING.setdefault("filters", {})["redact_card_numbers"] = {"()": "channels.api.log_filters.RedactCardNumbers"}
+for _logger in ("django.request", "django.server"):
+    LOGGING["loggers"].setdefault(_logger, {}).setdefault("filters", []).append("redact_card_numbers")

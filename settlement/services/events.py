@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
@@ -181,11 +181,11 @@ def _events_apply_once(
 
     if new_rows:
         with db_transaction.atomic():  # savepoint: an id race rolls back only this
-            SettlementEvent.objects.bulk_create(new_rows)
+            _insert_events(new_rows)
     if changed:
         for txn in changed.values():
             txn.updated_at = now
-        Transaction.objects.bulk_update(list(changed.values()), _STATE_FIELDS)
+        _update_state(list(changed.values()))
     return results
 
 
@@ -193,6 +193,56 @@ _STATE_FIELDS = [
     "status", "resume_status", "settled_at", "credited_at", "last_event_at",
     "payout", "next_poll_at", "updated_at",
 ]
+
+
+_EVENT_COLUMNS = (
+    "channel_id", "transaction_id", "event_id", "type", "source", "outcome", "from_status", "to_status",
+    "occurred_at", "received_at", "payout_reference", "reason", "payload", "fingerprint",
+)
+
+
+def _insert_events(rows: list[SettlementEvent]) -> None:
+    """One INSERT for the batch's event rows, the values handed straight to the driver:
+    bulk_create's per-field preparation was a third of a 500-event batch."""
+    qn = connection.ops.quote_name
+    placeholders = "(" + ", ".join(["%s"] * len(_EVENT_COLUMNS)) + ")"
+    params: list[Any] = []
+    for row in rows:
+        params.extend((
+            row.channel_id, row.transaction_id, row.event_id, row.type, row.source, row.outcome, row.from_status,
+            row.to_status, row.occurred_at, row.received_at, row.payout_reference, row.reason,
+            json.dumps(row.payload), row.fingerprint,
+        ))
+    sql = (
+        f"INSERT INTO {qn(SettlementEvent._meta.db_table)} ({', '.join(qn(c) for c in _EVENT_COLUMNS)}) "
+        f"VALUES {', '.join([placeholders] * len(rows))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _update_state(txns: list[Transaction]) -> None:
+    """One UPDATE ... FROM (VALUES ...) for the changed rows. bulk_update builds a CASE
+    per field and row and cost ~2 ms per row in Python (bench.api_ingest); this is the
+    same single statement at a fraction of that."""
+    fields = [Transaction._meta.get_field(name) for name in _STATE_FIELDS]
+    columns = [f.column for f in fields]
+    qn = connection.ops.quote_name
+    rows = ", ".join(["(%s" + ", %s" * len(fields) + ")"] * len(txns))
+    params: list[Any] = []
+    for txn in txns:
+        params.append(txn.pk)
+        params.extend(getattr(txn, f.attname) for f in fields)  # str, aware datetime, int or None
+    table = qn(Transaction._meta.db_table)
+    casts = {f.column: f.db_type(connection) for f in fields}
+    assignments = ", ".join(f"{qn(c)} = v.{qn(c)}::{casts[c]}" for c in columns)
+    sql = (
+        f"UPDATE {table} SET {assignments} "
+        f"FROM (VALUES {rows}) AS v(id, {', '.join(qn(c) for c in columns)}) "
+        f"WHERE {table}.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _set_state(txn: Transaction, verdict: Judgement) -> None:

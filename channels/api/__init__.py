@@ -1,0 +1,1 @@
+"""The acquirer-facing REST API: signed (Standard Webhooks), idempotent, batch ingest."""
