@@ -8,9 +8,9 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"  # project-local runtime state (SQLite, broker folders, logs)
-
 env = environ.Env()
+# Project-local runtime state (SQLite, broker folders, demo secrets).
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
