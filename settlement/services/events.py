@@ -185,7 +185,7 @@ def _events_apply_once(
     if changed:
         for txn in changed.values():
             txn.updated_at = now
-        Transaction.objects.bulk_update(list(changed.values()), _STATE_FIELDS)
+        _update_state(list(changed.values()))
     return results
 
 
@@ -209,3 +209,31 @@ def _set_state(txn: Transaction, verdict: Judgement) -> None:
 def event_apply(*, channel: Channel, event: EventInput, source: str) -> EventResult:
     """One event: a batch of one."""
     return events_apply(channel=channel, events=[event], source=source)[0]
+
+
+def _update_state(txns: list[Transaction]) -> None:
+    """One UPDATE for the batch. On PostgreSQL `UPDATE ... FROM (VALUES ...)`: Django's
+    bulk_update builds a CASE expression per field and row, which cost ~2 ms per row
+    in Python (bench/polling.py) and dominated a poll."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        Transaction.objects.bulk_update(txns, _STATE_FIELDS)
+        return
+    row = "(%s::bigint, %s, %s, %s::timestamptz, %s::timestamptz, %s::timestamptz, %s::bigint, %s::timestamptz, %s::timestamptz)"
+    params = [
+        value
+        for t in txns
+        for value in (t.id, t.status, t.resume_status, t.settled_at, t.credited_at, t.last_event_at, t.payout_id,
+                      t.next_poll_at, t.updated_at)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE {Transaction._meta.db_table} AS t SET status = v.status, resume_status = v.resume_status,
+                settled_at = v.settled_at, credited_at = v.credited_at, last_event_at = v.last_event_at,
+                payout_id = v.payout_id, next_poll_at = v.next_poll_at, updated_at = v.updated_at
+                FROM (VALUES {", ".join([row] * len(txns))}) AS v(id, status, resume_status, settled_at,
+                    credited_at, last_event_at, payout_id, next_poll_at, updated_at)
+                WHERE t.id = v.id""",
+            params,
+        )
