@@ -158,7 +158,15 @@ def poll_rate(channel_id: int, rows: int, latency_ms: int, *, steady: bool) -> f
     reset_rows(channel_id, f"http://127.0.0.1:{SIM_PORTS[latency_ms]}/bench/status", steady=steady)
     proc = worker(queue, "poll")
     try:
-        time.sleep(3)  # worker start-up is not what we measure
+        # Worker start-up is not what we measure: wait until it has consumed a no-op.
+        import redis
+
+        from channels.tasks import noop
+
+        r = redis.Redis.from_url(BROKER)
+        noop.apply_async(queue=queue)
+        while r.llen(queue):
+            time.sleep(0.01)
         t0 = time.perf_counter()
         poll_channel.apply_async(args=[channel_id], queue=queue)
         # The task re-enqueues itself through the default route; send the follow-ups here too.

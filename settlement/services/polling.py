@@ -117,6 +117,21 @@ def events_from_answers(answers: dict[str, PollAnswer], wanted: set[str]) -> tup
     return list(events.values()), bad
 
 
+def _drop_known(channel_id: int, events: list[EventInput]) -> tuple[list[EventInput], int]:
+    """A status answer repeats every event so far; most are stored already. Drop the
+    exact repeats (same id, same body) with one indexed query before the one door,
+    which would judge and then discard them; a changed body still goes through and is
+    refused there as an idempotency conflict."""
+    if not events:
+        return events, 0
+    stored = dict(
+        SettlementEvent.objects.filter(channel_id=channel_id, event_id__in=[e.event_id for e in events])
+        .values_list("event_id", "fingerprint")
+    )
+    fresh = [e for e in events if stored.get(e.event_id) != e.fingerprint()]
+    return fresh, len(events) - len(fresh)
+
+
 def channel_poll(
     *, channel_id: int, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
 ) -> PollReport:
@@ -145,6 +160,8 @@ def channel_poll(
             report.more = False
             break
         events, bad = events_from_answers(answers, {r.reference for r in rows})
+        events, known = _drop_known(channel_id, events)
+        report.duplicate += known
         results = events_apply(channel=channel, events=events, source=SettlementEvent.Source.POLL) if events else []
         learned = set()
         for result in results:

@@ -290,3 +290,27 @@ def test_celery_reliability_settings_reach_the_worker_app():
             assert conf.result_backend_transport_options["visibility_timeout"] == 3600
         else:  # the embedded broker keeps every folder under var/, none in the working directory
             assert all("var" in str(v) for k, v in conf.broker_transport_options.items() if k.endswith("folder"))
+
+
+@pytest.mark.django_db
+def test_a_polled_repeat_is_dropped_but_a_changed_body_is_refused(monkeypatch):
+    from channels.polling import PollAnswer
+    from tests.factories import push
+
+    merchant = MerchantFactory()
+    Channel.objects.filter(pk=merchant.channel_id).update(poll_url="http://127.0.0.1:9/x/status")
+    txn = make_transaction(merchant=merchant)
+    at = timezone.now() - timedelta(minutes=30)
+    push(txn, "cleared", at, event_id="E1")
+    answer = [{"event_id": "E1", "type": "cleared", "occurred_at": at.isoformat()},
+              {"event_id": "E2", "type": "settled", "occurred_at": (at + timedelta(minutes=5)).isoformat()}]
+    monkeypatch.setattr("settlement.services.polling.status_query",
+                        lambda **kw: {txn.reference: PollAnswer(txn.reference, True, answer)})
+    make_due()
+    report = channel_poll(channel_id=merchant.channel_id)
+    assert (report.applied, report.duplicate, report.rejected) == (1, 1, 0)
+    answer[0] = {"event_id": "E1", "type": "cleared", "occurred_at": (at - timedelta(hours=1)).isoformat()}
+    make_due()
+    report = channel_poll(channel_id=merchant.channel_id)
+    assert (report.applied, report.duplicate, report.rejected) == (0, 1, 1)
+    assert SettlementEvent.objects.get(event_id="E1").occurred_at == at
