@@ -227,9 +227,9 @@ def main() -> None:
         noops = [noop_rate(args.noop_tasks) for _ in range(args.runs)]
         poll_rate(channel_id, args.rows, 0, steady=False)  # warm-up
         figures = {("cold", 0): [poll_rate(channel_id, args.rows, 0, steady=False) for _ in range(args.runs)]}
-        reset_rows(channel_id, "", steady=False)
-        prime_steady(channel_id, SIM_PORTS[0])
-        for lat in SIM_PORTS:
+        for lat in SIM_PORTS:  # each simulator has its own event times: prime from the one polled
+            reset_rows(channel_id, "", steady=False)
+            prime_steady(channel_id, SIM_PORTS[lat])
             figures[("steady", lat)] = [poll_rate(channel_id, args.rows, lat, steady=True) for _ in range(args.runs)]
         noop = statistics.median(noops)
         print(f"command: CELERY_BROKER_URL={BROKER} python -m bench.polling --rows {args.rows} --runs {args.runs}")
