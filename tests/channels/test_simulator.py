@@ -215,3 +215,18 @@ def test_a_swipe_planned_for_the_future_is_not_answered_before_it_happens():
     events, _ = plan_swipe(scenario=SCENARIOS["normal"], clock=clock, seed=1, channel="acq", swipe=swipe,
                            merchant=MERCHANTS[0], bad_account=False)
     assert all(e.occurred_at > clock.start for e in events)
+
+
+def test_the_signing_secret_comes_from_the_flag_then_the_environment_then_the_demo_file(settings, tmp_path,
+                                                                                        monkeypatch):
+    from channels.management.commands.simulate_acquirer import channel_secret
+
+    settings.VAR_DIR = tmp_path
+    (tmp_path / "demo_channels.json").write_text(json.dumps({"demo-acq": "whsec_fromfile"}))
+    monkeypatch.delenv("SIMULATOR_SECRET", raising=False)
+    monkeypatch.delenv("SIMULATOR_SECRET_DEMO_ACQ", raising=False)
+    assert channel_secret("demo-acq", "", single=True) == "whsec_fromfile"
+    monkeypatch.setenv("SIMULATOR_SECRET_DEMO_ACQ", "whsec_fromenv")
+    assert channel_secret("demo-acq", "", single=True) == "whsec_fromenv"
+    assert channel_secret("demo-acq", "whsec_flag", single=True) == "whsec_flag"
+    assert channel_secret("demo-pay", "", single=False) == ""

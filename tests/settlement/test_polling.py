@@ -332,3 +332,13 @@ def test_a_polled_repeat_is_dropped_but_a_changed_body_is_refused(monkeypatch):
     report = channel_poll(channel_id=merchant.channel_id)
     assert (report.applied, report.duplicate, report.rejected) == (0, 1, 1)
     assert SettlementEvent.objects.get(event_id="E1").occurred_at == at
+
+
+def test_the_heartbeat_probe_writes_a_row_per_worker(db):
+    from channels.models import WorkerHeartbeat
+    from channels.tasks import worker_heartbeat
+
+    worker_heartbeat.apply()
+    worker_heartbeat.apply()
+    beat = WorkerHeartbeat.objects.get()
+    assert timezone.now() - beat.beat_at < timedelta(seconds=5)
