@@ -43,8 +43,8 @@ def sim(request):
     proc.stop()
 
 
-def setup_swipes(sim, n: int, cycle: str = "T1"):
-    merchant = MerchantFactory(channel__code=sim.channel, settlement_cycle=cycle)
+def setup_swipes(sim, n: int, cycle: str = "T1", **merchant_fields):
+    merchant = MerchantFactory(channel__code=sim.channel, settlement_cycle=cycle, **merchant_fields)
     Channel.objects.filter(pk=merchant.channel_id).update(poll_url=sim.status_url, poll_interval_seconds=1)
     terminal = TerminalFactory(merchant=merchant)
     txns = [make_transaction(merchant=merchant, terminal=terminal, captured_at=timezone.now()) for _ in range(n)]
@@ -84,6 +84,18 @@ def test_normal_flow_reaches_credited_through_polling(sim):
     assert_each_simulator_event_stored_once(sim, channel)
     channel.refresh_from_db()
     assert channel.health == "up" and channel.last_poll_ok_at
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.sim(scenario="wrong_account", extra=["--merchant", "MBADACCT:T1"])
+def test_wrong_account_credits_are_returned_then_repaid_and_end_credited(sim):
+    channel, txns = setup_swipes(sim, 6, merchant_no="MBADACCT")
+    poll_until(channel, lambda: not Transaction.objects.exclude(status="credited").exists())
+    for txn in txns:
+        kinds = list(SettlementEvent.objects.filter(transaction=txn).order_by("occurred_at")
+                     .values_list("type", flat=True))
+        assert kinds == ["captured", "cleared", "settled", "returned", "settled", "credited"]
+    assert_each_simulator_event_stored_once(sim, channel)
 
 
 @pytest.mark.django_db(transaction=True)
