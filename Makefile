@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 WEB_PORT := $(PORT)
 export WEB_PORT
+# The simulated acquirer (`make run`): its port and scenario (SIM_SPEED, SIM_RATE, SIM_SEED also apply).
+SIM_PORT ?= 9100
+SIM_SCENARIO ?= normal
+export SIM_PORT SIM_SCENARIO
 
 # make test: PostgreSQL and Redis on localhost (CI has them running).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
@@ -42,10 +46,11 @@ compose-check: ## Validate docker-compose.yml with docker-compose config (the en
 setup-run: $(VENV)/.run-installed
 	mkdir -p var
 	$(PY) manage.py migrate --noinput -v0
-	$(PY) manage.py load_demo
+	$(PY) manage.py load_demo --poll-base-url http://127.0.0.1:$(SIM_PORT)
 
 run: setup-run ## Set up and run the app with demo data (SQLite + filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set)
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Simulated acquirer ($(SIM_SCENARIO)) on http://127.0.0.1:$(SIM_PORT)/; web, worker, beat and simulator below"
 	$(VENV)/bin/honcho -f Procfile.dev start
 
 lint: $(VENV)/.dev-installed ## ruff, Django checks, migrations up to date

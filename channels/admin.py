@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret
+from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret, WorkerHeartbeat
 from channels.selectors import clear_calendar_cache
 
 
@@ -56,3 +56,9 @@ class ChannelAdmin(admin.ModelAdmin):
     readonly_fields = ["health", "health_changed_at", "consecutive_poll_failures", "last_poll_at",
                        "last_poll_ok_at", "last_poll_error"]
     inlines = [ChannelSecretInline]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "beat_at"]
+    readonly_fields = ["name", "beat_at"]

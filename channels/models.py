@@ -120,3 +120,18 @@ class ChannelSecret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel.code} secret …{self.secret[-4:]}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by the probe task (channels.tasks.worker_heartbeat) each time a worker
+    takes it off the broker: the real liveness check, since a worker can reconnect to a
+    restarted Redis and still stop consuming (RELIABILITY.md)."""
+
+    name = models.CharField(max_length=200, unique=True, help_text=_("The worker's hostname"))
+    beat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-beat_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"

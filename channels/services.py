@@ -77,3 +77,52 @@ def channel_rotate_secret(*, channel: Channel, secret: str | None = None) -> str
 
 def channel_active_secrets(channel: Channel) -> list[str]:
     return list(channel.secrets.filter(active=True).order_by("-created_at").values_list("secret", flat=True))
+
+
+# --- Poll health (issue 4) ----------------------------------------------------------
+def channel_health_for(*, failures: int, current: str) -> str:
+    """up -> degraded -> down as consecutive polls fail; one good poll is up again."""
+    from django.conf import settings
+
+    if failures == 0:
+        return Channel.Health.UP
+    if failures >= settings.CHANNEL_DOWN_AFTER:
+        return Channel.Health.DOWN
+    if failures >= settings.CHANNEL_DEGRADED_AFTER:
+        return Channel.Health.DEGRADED
+    return current
+
+
+@transaction.atomic
+def channel_record_poll(*, channel_id: int, ok: bool, error: str = "", now=None) -> str:
+    """Record one poll's result and move the channel's health. Returns the new health.
+    The row lock is short (no network inside); the delay-cause logic reads `health`,
+    `health_changed_at` and `last_poll_error`."""
+    import logging
+
+    now = now or timezone.now()
+    channel = Channel.objects.select_for_update().get(pk=channel_id)
+    failures = 0 if ok else channel.consecutive_poll_failures + 1
+    health = channel_health_for(failures=failures, current=channel.health)
+    channel.consecutive_poll_failures = failures
+    channel.last_poll_at = now
+    if ok:
+        channel.last_poll_ok_at = now
+        channel.last_poll_error = ""
+    else:
+        channel.last_poll_error = error[:300]
+    fields = ["consecutive_poll_failures", "last_poll_at", "last_poll_ok_at", "last_poll_error"]
+    if health != channel.health:
+        logging.getLogger(__name__).warning("channel %s health %s -> %s (%s)", channel.code, channel.health, health,
+                                            error or "poll ok")
+        channel.health = health
+        channel.health_changed_at = now
+        fields += ["health", "health_changed_at"]
+    channel.save(update_fields=fields)
+    return health
+
+
+def worker_heartbeat_record(*, name: str, now=None) -> None:
+    from channels.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.update_or_create(name=name[:200], defaults={"beat_at": now or timezone.now()})

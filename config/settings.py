@@ -202,7 +202,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir / "out"),
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
+        # kombu's default is a relative "control" folder in the current directory.
+        "control_folder": str(_broker_dir / "control"),
     }
+    # kombu lists the folders but does not create them.
+    for _name in ("out", "processed", "control"):
+        (_broker_dir / _name).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": _VISIBILITY_TIMEOUT,
@@ -217,6 +222,9 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": _VISIBILITY_TIMEOUT}
 CELERY_VISIBILITY_TIMEOUT = _VISIBILITY_TIMEOUT
 CELERY_TASK_ACKS_LATE = True
+# With acks_late, a task running when the broker connection drops is cancelled (and
+# redelivered) rather than finishing unacknowledged and running twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -264,3 +272,26 @@ SPECTACULAR_SETTINGS.setdefault("TAGS", []).append(
 LOGGING.setdefault("filters", {})["redact_card_numbers"] = {"()": "channels.api.log_filters.RedactCardNumbers"}
 for _logger in ("django.request", "django.server"):
     LOGGING["loggers"].setdefault(_logger, {}).setdefault("filters", []).append("redact_card_numbers")
+
+# --- Polling the channels' status APIs (issue 4) ---------------------------------
+POLL_BATCH_SIZE = env.int("POLL_BATCH_SIZE", default=200)  # references per status request
+POLL_MAX_BATCHES = env.int("POLL_MAX_BATCHES", default=10)  # per task run; a full last batch re-enqueues
+# A claimed row is leased for this long: a worker killed mid-poll loses it at most this long.
+POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=120)
+POLL_MAX_BACKOFF_SECONDS = env.int("POLL_MAX_BACKOFF_SECONDS", default=3600)
+POLL_CONNECT_TIMEOUT = env.float("POLL_CONNECT_TIMEOUT", default=3.05)
+POLL_READ_TIMEOUT = env.float("POLL_READ_TIMEOUT", default=10.0)
+POLL_HTTP_ATTEMPTS = env.int("POLL_HTTP_ATTEMPTS", default=3)
+POLL_RETRY_BASE_DELAY = env.float("POLL_RETRY_BASE_DELAY", default=0.25)
+POLL_RETRY_MAX_DELAY = env.float("POLL_RETRY_MAX_DELAY", default=2.0)
+# Consecutive failed polls before a channel is degraded / down.
+CHANNEL_DEGRADED_AFTER = env.int("CHANNEL_DEGRADED_AFTER", default=2)
+CHANNEL_DOWN_AFTER = env.int("CHANNEL_DOWN_AFTER", default=5)
+CELERY_BEAT_SCHEDULE["channels-poll-due"] = {
+    "task": "channels.tasks.poll_due_channels",
+    "schedule": env.float("POLL_BEAT_SECONDS", default=5.0),
+}
+CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
+    "task": "channels.tasks.worker_heartbeat",
+    "schedule": 30.0,
+}

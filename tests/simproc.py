@@ -1,0 +1,102 @@
+"""Start the simulated acquirer (and Celery workers) as real processes for tests.
+Only processes started here are stopped, by their recorded pid."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from itertools import count
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+_ports = count()
+
+
+def free_port() -> int:
+    """A port in our 9100-9299 range; xdist workers take different halves."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    while True:
+        port = 9100 + (worker % 2) * 100 + next(_ports) % 100
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict | None = None, log_name: str = "proc"):
+        self.log = open(ROOT / "var" / f"test-{log_name}-{os.getpid()}.log", "w")  # noqa: SIM115
+        self.popen = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self.log,
+                                      stderr=subprocess.STDOUT)
+        self.pid = self.popen.pid
+
+    def kill9(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.popen.wait(timeout=10)
+        self.log.close()
+
+    def output(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text()
+
+
+class Simulator(Proc):
+    def __init__(self, *, channel: str, scenario: str = "normal", seed: int = 1, speed: float = 36000,
+                 rate: float = 0, extra: list[str] | None = None):
+        (ROOT / "var").mkdir(exist_ok=True)
+        self.port = free_port()
+        self.channel = channel
+        self.base = f"http://127.0.0.1:{self.port}"
+        super().__init__(
+            [sys.executable, "manage.py", "simulate_acquirer", "--channel", channel, "--port", str(self.port),
+             "--scenario", scenario, "--seed", str(seed), "--speed", str(speed), "--rate", str(rate),
+             "--state", ":memory:", *(extra or [])],
+            log_name=f"sim-{channel}",
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.base + "/healthz", timeout=0.5).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("simulator did not start: " + self.output())
+
+    @property
+    def status_url(self) -> str:
+        return f"{self.base}/{self.channel}/status"
+
+    def inject(self, txns, **extra) -> None:
+        swipes = [{"reference": t.reference, "merchant_no": t.merchant.merchant_no, "amount": str(t.amount),
+                   "captured_at": t.captured_at.isoformat()} for t in txns]
+        response = requests.post(f"{self.base}/{self.channel}/swipes", json={"swipes": swipes, **extra}, timeout=10)
+        assert response.status_code == 200, response.text
+
+    def get(self, what: str) -> list[dict]:
+        return requests.get(f"{self.base}/{self.channel}/{what}", timeout=10).json()[what]
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
