@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -44,7 +44,7 @@ def money(amount: Decimal | int | None) -> str:
     """¥1,280.00: the same in both languages, never a float."""
     if amount is None:
         return ""
-    value = Decimal(amount).quantize(Decimal("0.01"))
+    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     sign = "-" if value < 0 else ""
     return f"{sign}¥{abs(value):,.2f}"
 

@@ -48,18 +48,24 @@ def detected_case(txn: Transaction, *, now=None) -> FollowUpCase:
 def build_shop(merchant: Merchant, *, tag: str = "", amount_late: str = "1280.00", secret: bool = False) -> Shop:
     now = timezone.now()
     terminal = TerminalFactory(merchant=merchant, serial_number=f"SN{tag}{merchant.pk:05d}")
-    early = now.replace(hour=0, minute=30) if now.hour >= 2 else now - timedelta(minutes=90)
+    # Early today in the merchant's time zone (Asia/Shanghai), whatever the UTC date.
+    local = timezone.localtime(now)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    since_midnight = now - midnight
+    early = midnight + min(timedelta(minutes=30), since_midnight / 4)
+    step = (now - early) / 5
+    recent = now - min(timedelta(minutes=30), since_midnight / 8)
     credited = make_transaction(merchant=merchant, amount="7777.77" if secret else "300.00", terminal=terminal,
                                 captured_at=early, reference=f"{tag}100", masked_pan="622202******4321")
     on_the_way = make_transaction(merchant=merchant, amount="58.50", terminal=terminal,
-                                  captured_at=now - timedelta(minutes=30), reference=f"{tag}101")
+                                  captured_at=recent, reference=f"{tag}101")
     late = make_transaction(merchant=merchant, amount=amount_late, terminal=terminal,
                             captured_at=now - timedelta(days=3), reference=f"{tag}102", masked_pan="622848******8888")
     payout = Payout.objects.create(channel=merchant.channel, reference=f"P{tag}{merchant.pk}", merchant=merchant,
                                    amount=credited.net, status=Payout.Status.CREDITED, sent_at=now, credited_at=now)
-    push(credited, "cleared", early + timedelta(minutes=1))
-    push(credited, "settled", early + timedelta(minutes=2), payout_reference=payout.reference)
-    push(credited, "credited", early + timedelta(minutes=3), payout_reference=payout.reference)
+    push(credited, "cleared", early + step)
+    push(credited, "settled", early + 2 * step, payout_reference=payout.reference)
+    push(credited, "credited", early + 3 * step, payout_reference=payout.reference)
     push(late, "cleared", now - timedelta(days=3) + timedelta(minutes=10))
     case = detected_case(late)
     note = Notification.objects.create(merchant=merchant, transaction=late, case=case, kind=Notification.Kind.LATE,
