@@ -3,7 +3,6 @@ show (every marker of it contains SECRET or 7777.77)."""
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone

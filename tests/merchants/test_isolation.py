@@ -142,7 +142,7 @@ def test_merchant_internal_case_notes_stay_internal(client, shop, merchant_user)
 
 
 def test_anonymous_and_staff_without_merchant_get_nothing(client, shop, staff_user):
-    for name, route, converters in merchant_routes():
+    for _name, route, _converters in merchant_routes():
         path = route.replace("<int:pk>", str(shop.late.pk))
         response = client.get(path)
         assert response.status_code in (302, 401, 403, 405), (path, response.status_code)
