@@ -1,6 +1,6 @@
 """Chinese (Simplified) for the merchant dashboard. `python locale/translations_zh_hans.py`
-fills empty msgstr in locale/zh_Hans/LC_MESSAGES/django.po after `makemessages`; the
-.po is the source of truth once filled (translators edit it directly)."""
+sets these msgstr in locale/zh_Hans/LC_MESSAGES/django.po after `makemessages` (entries
+not listed here are left as translators wrote them in the .po), then compilemessages."""
 
 ZH = {
     # status names: what a shop owner calls each step
@@ -66,7 +66,7 @@ ZH = {
     "postponed over the weekend": "周末顺延",
     "arrived %(when)s": "已于 %(when)s 到账",
     "no money due: the payment was %(status)s": "无需到账：该笔交易%(status)s",
-    "late: was expected by %(when)s": "已延迟：原预计 %(when)s 前到账",
+    "late: was expected by %(when)s": "已延迟，原预计 %(when)s 前到账",
     "expected by %(when)s": "预计 %(when)s 前到账",
     "%(cycle)s, %(reason)s": "%(cycle)s，%(reason)s",
     "holiday dates for that year not yet announced": "该年节假日安排尚未公布",
@@ -131,7 +131,7 @@ ZH = {
     "Messages": "消息",
     "Export": "导出",
     "Case %(ref)s": "工单 %(ref)s",
-    "We will update you by %(when)s": "我们将在 %(when)s 前给您答复",
+    "We will update you by %(when)s": "将在 %(when)s 前给您答复",
     "Likely cause": "可能原因",
     "Outcome": "处理结果",
     "Progress": "处理进度",
@@ -239,8 +239,8 @@ def fill(path: str) -> int:
         text = "".join(msgid)
         table = ZH_PLURAL if plural else ZH
         tail = [ln for ln in lines if ln]
-        empty = bool(tail) and tail[-1] in ('msgstr ""', 'msgstr[0] ""')
-        if text and text in table and empty:
+        has_msgstr = any(ln.startswith("msgstr") for ln in tail)
+        if text and text in table and has_msgstr and not any(ln.startswith("#~") for ln in tail):
             keep = [ln for ln in lines if not ln.startswith("msgstr") and ln != "#, fuzzy"]
             keep.append(("msgstr[0] " if plural else "msgstr ") + _quote(table[text]))
             lines = keep

@@ -36,8 +36,8 @@ class SwipeSearchForm(forms.Form):
     )
     terminal = forms.TypedChoiceField(label=_("Terminal"), required=False, coerce=int, empty_value=None)
     status = forms.ChoiceField(label=_("Status"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def __init__(self, *args, terminals=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,8 +65,8 @@ class SwipeSearchForm(forms.Form):
 
 
 class ExportForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()

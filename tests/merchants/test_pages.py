@@ -109,7 +109,7 @@ def test_swipe_page_has_timeline_and_plain_words(logged_in, shop):
         assert f"<strong>{step}</strong>" in body
     assert "arrived" in body and shop.payout.reference in body
     zh = logged_in.get(f"/m/swipes/{shop.late.pk}/").content.decode()
-    assert "已延迟：原预计" in zh and shop.case.reference in zh
+    assert "已延迟，原预计" in zh and shop.case.reference in zh
 
 
 def test_arrival_page_matches_the_bank_line_and_labels_a_residual(logged_in, shop):
