@@ -243,3 +243,11 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Merchant dashboard (issue 6) ------------------------------------------------
+# Three models have a `status` enum; name them in the OpenAPI schema instead of hashes.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "TransactionStatusEnum": "settlement.lifecycle.Status",
+    "PayoutStatusEnum": "settlement.models.transactions.Payout.Status",
+    "CaseStatusEnum": "settlement.models.cases.FollowUpCase.Status",
+}

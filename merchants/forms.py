@@ -42,7 +42,9 @@ class SwipeSearchForm(forms.Form):
     def __init__(self, *args, terminals=(), **kwargs):
         super().__init__(*args, **kwargs)
         # Only the merchant's own terminals are valid choices: another's id is a form error.
-        self.fields["terminal"].choices = [("", _("Any terminal"))] + [(t.pk, t.serial_number) for t in terminals]
+        # A callable: the terminals are only read when the select is rendered or a terminal
+        # was given, so a lookup by reference that redirects costs no query for them.
+        self.fields["terminal"].choices = lambda: [("", _("Any terminal"))] + [(t.pk, t.serial_number) for t in terminals]
         self.fields["status"].choices = [("", _("Any status"))] + list(Status.choices)
 
     def clean_reference(self) -> str:

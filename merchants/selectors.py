@@ -61,8 +61,15 @@ def merchant_for(*, user, merchant_id: int | str | None, fallback_id: int | None
 
 def current_merchant(request) -> Merchant | None:
     """The merchant this browser session is looking at (switchable among the user's)."""
-    merchant = merchant_for(user=request.user, merchant_id=None, fallback_id=request.session.get(SESSION_KEY))
-    return merchant
+    return current_merchant_and_choices(request)[0]
+
+
+def current_merchant_and_choices(request) -> tuple[Merchant | None, list[Merchant]]:
+    """The session's merchant and all of the user's (for the switcher), in one query."""
+    mine = list(merchants_of(request.user))
+    wanted = request.session.get(SESSION_KEY)
+    current = next((m for m in mine if m.pk == wanted), mine[0] if mine else None)
+    return current, mine
 
 
 # --- what the merchant owns --------------------------------------------------------

@@ -32,10 +32,10 @@ def merchant_view(view: Callable) -> Callable:
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        merchant = selectors.current_merchant(request)
+        merchant, mine = selectors.current_merchant_and_choices(request)
         if merchant is None:
             return render(request, "merchants/no_merchant.html", status=403)
-        request.merchant = merchant
+        request.merchant, request.my_merchants = merchant, mine
         with timezone.override(ZoneInfo(merchant.timezone)):
             return view(request, merchant, *args, **kwargs)
 
@@ -59,7 +59,7 @@ def _poll_without_touching_session(response: HttpResponse, request: HttpRequest)
 def _base_context(request: HttpRequest, merchant) -> dict:
     return {
         "merchant": merchant,
-        "my_merchants": list(selectors.merchants_of(request.user)),
+        "my_merchants": request.my_merchants,
         "unread": selectors.unread_notification_count(merchant),
     }
 
@@ -108,8 +108,7 @@ def switch_merchant(request: HttpRequest) -> HttpResponse:
 # --- swipes ------------------------------------------------------------------------
 @merchant_view
 def swipes(request: HttpRequest, merchant) -> HttpResponse:
-    terminals = list(selectors.terminals_of(merchant))
-    form = SwipeSearchForm(request.GET or None, terminals=terminals)
+    form = SwipeSearchForm(request.GET or None, terminals=selectors.terminals_of(merchant))
     results, searched = [], False
     if form.is_bound and form.is_valid():
         query = form.query()
