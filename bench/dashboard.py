@@ -310,14 +310,24 @@ def main() -> None:
 
         gunicorn = start_gunicorn()
         baseline_jobs = [("", [("healthz", "/healthz")]) for _ in range(CLIENTS)]
+        # The same plain view for a logged-in merchant: what any session request costs
+        # (session read + the idle-expiry save on every request) before any find work.
+        session_jobs = [(c["cookie"], [("healthz+session", "/healthz")]) for c in clients]
         find_jobs = [(c["cookie"], find_paths(c["samples"], rng)) for c in clients]
         api_jobs = [(c["cookie"], api_paths(c["samples"], rng)) for c in clients]
         drive(baseline_jobs, 2)
+        sequential = {
+            "plain view": drive([baseline_jobs[0]], 3),
+            "plain view, logged in": drive([session_jobs[0]], 3),
+            "find page": drive([find_jobs[0]], 3),
+            "find API": drive([api_jobs[0]], 3),
+        }
         drive(find_jobs, 2)
         drive(api_jobs, 2)
-        base_runs, find_runs, api_runs = [], [], []
+        base_runs, find_runs, api_runs, session_runs = [], [], [], []
         for run in range(args.runs):
             base_runs.append(drive(baseline_jobs, args.seconds))
+            session_runs.append(drive(session_jobs, args.seconds))
             find_runs.append(drive(find_jobs, args.seconds))
             api_runs.append(drive(api_jobs, args.seconds))
             log(f"  run {run + 1}: plain {base_runs[-1]['rps']:.0f} req/s, find page {find_runs[-1]['rps']:.0f} req/s "
@@ -337,6 +347,11 @@ def main() -> None:
         log(f"setup: {args.rows:,} transactions, {args.merchants:,} merchants, {CLIENTS} clients, "
             f"gunicorn -w {GUNICORN_WORKERS} (sync), {args.runs} runs x {args.seconds:.0f} s, medians")
         log(f"baseline plain Django JSON view (/healthz): {base_rps:,.0f} req/s, p99 {base_p99:.1f} ms")
+        session_rps = med(session_runs, lambda r: r["rps"])
+        log(f"baseline same view with a logged-in session: {session_rps:,.0f} req/s, "
+            f"p99 {med(session_runs, lambda r: pct(r['lat'], 0.99)):.1f} ms")
+        log("one client, sequential (per-request cost): " + ", ".join(
+            f"{name} {pct(r['lat'], 0.5):.2f} ms" for name, r in sequential.items()))
         log(f"find a swipe (/m/swipes/?..., logged-in merchant): {find_rps:,.0f} req/s, "
             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         for kind in sorted(find_runs[0]["by_kind"]):
@@ -351,6 +366,7 @@ def main() -> None:
             ratio = rps / base_rps
             log(f"ratio find {label} / plain view req/s: {ratio:.2f} (goal >= 0.30) {'OK' if ratio >= 0.3 else 'MISSED'}")
             log(f"find {label} p99: {p99_:.1f} ms (goal <= 50 ms) {'OK' if p99_ <= 50 else 'MISSED'}")
+            log(f"ratio find {label} / logged-in plain view req/s: {rps / session_rps:.2f}")
     finally:
         if gunicorn is not None:
             gunicorn.send_signal(signal.SIGTERM)
