@@ -176,3 +176,27 @@ def test_list_pages_do_a_fixed_number_of_queries(logged_in, shop, url, django_as
     _more_rows(shop, 6)
     with django_assert_num_queries(len(few.captured_queries)):
         assert logged_in.get(url).status_code == 200
+
+
+def test_site_home_sends_staff_to_their_queue_when_it_exists(client, staff_user):
+    from django.urls import Resolver404, resolve
+
+    client.force_login(staff_user)
+    response = client.get("/")
+    try:
+        resolve("/staff/")
+    except Resolver404:
+        assert response.status_code == 200  # no staff pages on this branch yet
+    else:
+        assert response.status_code == 302 and response["Location"] == "/staff/"
+
+
+def test_home_says_when_more_swipes_are_late_than_it_lists(logged_in, shop):
+    from merchants.views import LATE_LIMIT
+    from tests.merchants.conftest import detected_case
+
+    for i in range(LATE_LIMIT):
+        detected_case(make_transaction(merchant=shop.merchant, captured_at=timezone.now() - timedelta(days=5, minutes=i)))
+    response = logged_in.get("/m/")
+    assert len(response.context["late"]) == LATE_LIMIT and response.context["late_more"]
+    assert f'data-testid="late-count">{LATE_LIMIT}+<' in response.content.decode()
