@@ -200,3 +200,11 @@ def test_home_says_when_more_swipes_are_late_than_it_lists(logged_in, shop):
     response = logged_in.get("/m/")
     assert len(response.context["late"]) == LATE_LIMIT and response.context["late_more"]
     assert f'data-testid="late-count">{LATE_LIMIT}+<' in response.content.decode()
+
+
+def test_search_form_keeps_what_was_typed(logged_in, shop):
+    body = logged_in.get("/m/swipes/", {"amount": "58.50", "terminal": shop.terminal.pk, "status": "captured",
+                                        "date_from": "2026-01-02"}).content.decode()
+    assert 'name="amount" id="id_amount" maxlength="20" inputmode="decimal" autocomplete="off" value="58.50"' in body
+    assert f'<option value="{shop.terminal.pk}" selected>{shop.terminal.serial_number}</option>' in body
+    assert '<option value="captured" selected>' in body and 'value="2026-01-02"' in body
