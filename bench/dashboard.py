@@ -199,9 +199,10 @@ def explain(merchant_id: int, sample) -> None:
     for label, query in [("reference", SwipeQuery(reference=reference)),
                          ("amount+last4", SwipeQuery(amount=Decimal(amount), last4=last4)),
                          ("last4", SwipeQuery(last4=last4))]:
-        plan = swipes_find(merchant, query)[:101].explain()
+        plan = swipes_find(merchant, query)[:101].explain(analyze=True)
         used = sorted({w.strip("\"(),") for w in plan.split() if w.startswith("txn_")})
-        log(f"  plan {label:13s} uses {', '.join(used) or 'NO INDEX'}")
+        took = next((line.split(":")[1].strip() for line in plan.splitlines() if "Execution Time" in line), "?")
+        log(f"  plan {label:13s} uses {', '.join(used) or 'NO INDEX'}; executes in {took}")
 
 
 # --- load --------------------------------------------------------------------------
@@ -324,6 +325,7 @@ def main() -> None:
         }
         drive(find_jobs, 2)
         drive(api_jobs, 2)
+        load_before = os.getloadavg()[0]
         base_runs, find_runs, api_runs, session_runs = [], [], [], []
         for run in range(args.runs):
             base_runs.append(drive(baseline_jobs, args.seconds))
@@ -346,6 +348,8 @@ def main() -> None:
         log(f"command: {command}")
         log(f"setup: {args.rows:,} transactions, {args.merchants:,} merchants, {CLIENTS} clients, "
             f"gunicorn -w {GUNICORN_WORKERS} (sync), {args.runs} runs x {args.seconds:.0f} s, medians")
+        log(f"machine load average (2 cores, shared): {load_before:.1f} before the runs, "
+            f"{os.getloadavg()[0]:.1f} after")
         log(f"baseline plain Django JSON view (/healthz): {base_rps:,.0f} req/s, p99 {base_p99:.1f} ms")
         session_rps = med(session_runs, lambda r: r["rps"])
         log(f"baseline same view with a logged-in session: {session_rps:,.0f} req/s, "
