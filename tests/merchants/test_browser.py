@@ -57,6 +57,7 @@ def test_shop_owner_journey(page, live_server, live_shop):
     expect(timeline).to_contain_text("已刷卡")
     expect(timeline).to_contain_text("已清算")
     expect(page.get_by_test_id("arrival")).to_contain_text("已延迟")
+    page.screenshot(path=str(ARTIFACTS / "merchant-swipe-375.png"), full_page=True)
 
     # find by amount + last 4 digits
     page.get_by_role("link", name="查交易").first.click()
@@ -66,6 +67,12 @@ def test_shop_owner_journey(page, live_server, live_shop):
     results = page.locator("ul.swipes li")
     expect(results).to_have_count(1)
     expect(results.first).to_contain_text("A102")
+    page.screenshot(path=str(ARTIFACTS / "merchant-find-375.png"), full_page=True)
+
+    # the bank credit: its swipes, fee and net, add up to the credited amount
+    page.goto(f"{live_server.url}/m/arrivals/{live_shop.payout.pk}/")
+    expect(page.locator("table.money-table")).to_contain_text("A100")
+    page.screenshot(path=str(ARTIFACTS / "merchant-arrival-375.png"), full_page=True)
 
     # open an inquiry about the swipe that is still on its way
     page.goto(f"{live_server.url}/m/swipes/{live_shop.on_the_way.pk}/")
@@ -74,6 +81,7 @@ def test_shop_owner_journey(page, live_server, live_shop):
     expect(page).to_have_url(re.compile(r"/m/cases/\d+/$"))
     expect(page.locator(".messages")).to_contain_text("已为您创建工单 C")
     expect(page.locator("ol.timeline")).to_contain_text("这笔钱还没到账")
+    page.screenshot(path=str(ARTIFACTS / "merchant-case-375.png"), full_page=True)
 
     # switch to English and back
     page.locator("#lang-select").select_option("en")
