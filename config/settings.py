@@ -295,3 +295,6 @@ CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
     "task": "channels.tasks.worker_heartbeat",
     "schedule": 30.0,
 }
+
+# --- Merchant dashboard (issue 6) ------------------------------------------------
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "settlement.models.cases.FollowUpCase.Status"

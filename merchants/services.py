@@ -1,9 +1,11 @@
 from dataclasses import dataclass
 
 from django.db import transaction as db_transaction
+from django.utils import timezone
 
 from channels.models import Channel
 from merchants.models import Merchant, Terminal
+from settlement.models import Notification
 
 
 class MerchantError(ValueError):
@@ -66,3 +68,8 @@ def _terminals_sync(*, merchant: Merchant, serials: tuple[str, ...]) -> None:
     Terminal.objects.filter(merchant=merchant, serial_number__in=wanted, active=False).update(active=True)
     Terminal.objects.filter(merchant=merchant, active=True).exclude(serial_number__in=wanted).update(active=False)
 
+
+
+def notifications_mark_read(*, merchant: Merchant) -> int:
+    """Marks the merchant's unread in-app notifications read; returns how many."""
+    return Notification.objects.filter(merchant=merchant, read_at__isnull=True).update(read_at=timezone.now())

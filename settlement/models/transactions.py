@@ -1,6 +1,6 @@
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Round
+from django.db.models.functions import Right, Round
 from django.utils.translation import gettext_lazy as _
 
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType, Outcome, Status
@@ -130,6 +130,11 @@ class Transaction(models.Model):
             ),
             # Merchant dashboard: a merchant's swipes, newest first.
             models.Index(fields=["merchant", "-captured_at"], name="txn_merchant_captured"),
+            # Merchant "find a swipe" (merchants.selectors.swipes_find): the reference
+            # printed on the slip, an amount, or a card's last 4 digits, within one merchant.
+            models.Index(fields=["merchant", "reference"], name="txn_merchant_reference"),
+            models.Index(fields=["merchant", "amount", "-captured_at"], name="txn_merchant_amount"),
+            models.Index(F("merchant"), Right("masked_pan", 4), F("captured_at").desc(), name="txn_merchant_last4"),
             # "At risk" early warning: non-final, not late yet, by deadline.
             models.Index(
                 fields=["expected_by"],

@@ -1,0 +1,142 @@
+"""Merchant-facing REST endpoints: the dashboard's data, read through the same
+merchants.selectors scoping. The merchant is `?merchant=<id>` (one of the user's; any
+other id is a 404), else the session's current one, else the user's first."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api_errors import ApiError
+from merchants import selectors
+from merchants.api import serializers as s
+from merchants.presentation import arrival_words
+from settlement.services.inquiries import InquiryError, inquiry_open
+
+
+def merchant_of(request: Request, requested=None):
+    requested = requested if requested is not None else request.query_params.get("merchant")
+    session = getattr(request, "session", None)
+    fallback = session.get(selectors.SESSION_KEY) if session is not None else None
+    try:
+        merchant = selectors.merchant_for(user=request.user, merchant_id=requested, fallback_id=fallback)
+    except Http404:
+        raise ApiError("not_found", "No such merchant.", status.HTTP_404_NOT_FOUND) from None
+    if merchant is None:
+        raise ApiError("no_merchant", "This login is not linked to any merchant.", status.HTTP_403_FORBIDDEN)
+    return merchant
+
+
+def _paginate(view: APIView, request: Request, queryset, serializer):
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def _get_or_404(getter, merchant, pk):
+    try:
+        return getter(merchant, pk)
+    except Http404:
+        raise ApiError("not_found", "Not found.", status.HTTP_404_NOT_FOUND) from None
+
+
+class MerchantListView(APIView):
+    @extend_schema(responses=s.MerchantOut(many=True))
+    def get(self, request):
+        return Response(s.MerchantOut(selectors.merchants_of(request.user), many=True).data)
+
+
+class TodayView(APIView):
+    @extend_schema(responses=s.TodayOut)
+    def get(self, request):
+        return Response(s.TodayOut(selectors.today_of(merchant_of(request))).data)
+
+
+class TransactionListView(APIView):
+    @extend_schema(parameters=[s.TransactionFilterIn], responses=s.TransactionOut(many=True))
+    def get(self, request):
+        params = s.TransactionFilterIn(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        merchant = merchant_of(request, data.get("merchant"))
+        query = selectors.SwipeQuery(
+            reference=(data.get("reference") or "").strip(),
+            amount=data.get("amount"),
+            last4=data.get("last4") or "",
+            terminal_id=data.get("terminal"),
+            status=data.get("status") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+        return _paginate(self, request, selectors.swipes_find(merchant, query), s.TransactionOut)
+
+
+class TransactionDetailView(APIView):
+    @extend_schema(responses=s.TransactionDetailOut)
+    def get(self, request, pk: int):
+        merchant = merchant_of(request)
+        txn = _get_or_404(selectors.transaction_of, merchant, pk)
+        txn.timeline = list(selectors.timeline_of(txn))
+        txn.arrival_text = arrival_words(txn, merchant)
+        txn.case_reference = selectors.cases_of(merchant).filter(transaction=txn).exclude(
+            status="resolved").values_list("reference", flat=True).first()
+        return Response(s.TransactionDetailOut(txn).data)
+
+
+class PayoutListView(APIView):
+    @extend_schema(responses=s.PayoutOut(many=True))
+    def get(self, request):
+        return _paginate(self, request, selectors.payouts_of(merchant_of(request)), s.PayoutOut)
+
+
+class PayoutDetailView(APIView):
+    @extend_schema(responses=s.PayoutDetailOut)
+    def get(self, request, pk: int):
+        merchant = merchant_of(request)
+        payout = _get_or_404(selectors.payout_of, merchant, pk)
+        payout.swipes = list(selectors.payout_swipes(payout))
+        return Response(s.PayoutDetailOut(payout).data)
+
+
+class CaseListView(APIView):
+    @extend_schema(responses=s.CaseOut(many=True))
+    def get(self, request):
+        return _paginate(self, request, selectors.cases_of(merchant_of(request)), s.CaseOut)
+
+
+class CaseDetailView(APIView):
+    @extend_schema(responses=s.CaseDetailOut)
+    def get(self, request, pk: int):
+        case = _get_or_404(selectors.case_of, merchant_of(request), pk)
+        case.merchant_entries = list(selectors.case_entries_for_merchant(case))
+        return Response(s.CaseDetailOut(case).data)
+
+
+class InquiryCreateView(APIView):
+    @extend_schema(request=s.InquiryIn, responses={201: s.InquiryOut})
+    def post(self, request):
+        body = s.InquiryIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        merchant = merchant_of(request, data.get("merchant"))
+        txn = payout = None
+        if "transaction" in data:
+            txn = _get_or_404(selectors.transaction_of, merchant, data["transaction"])
+        else:
+            payout = _get_or_404(selectors.payout_of, merchant, data["payout"])
+        try:
+            result = inquiry_open(user=request.user, merchant=merchant, transaction=txn, payout=payout,
+                                  message=data["message"])
+        except InquiryError as exc:
+            raise ApiError(exc.code, exc.message) from None
+        out = s.InquiryOut({"case": result.case, "joined": result.joined}).data
+        return Response(out, status=status.HTTP_200_OK if result.joined else status.HTTP_201_CREATED)
+
+
+class NotificationListView(APIView):
+    @extend_schema(responses=s.NotificationOut(many=True))
+    def get(self, request):
+        return _paginate(self, request, selectors.notifications_of(merchant_of(request)), s.NotificationOut)
