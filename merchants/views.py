@@ -16,6 +16,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.sessions import session_passive
 from merchants import selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words, status_label
@@ -43,15 +44,7 @@ def merchant_view(view: Callable) -> Callable:
     return wrapped
 
 
-class _SessionLeftAlone:
-    """Stands in for request.session after a poll, so SessionMiddleware skips its save."""
-
-
-def _poll_without_touching_session(response: HttpResponse, request: HttpRequest) -> HttpResponse:
-    # SESSION_SAVE_EVERY_REQUEST would push the idle expiry forward on every poll and an
-    # open tab would never time out (PCI 8.2.8: 15 idle minutes). SessionMiddleware
-    # skips saving when request.session lacks its attributes, which we arrange here.
-    request.session = _SessionLeftAlone()
+def _poll_response(response: HttpResponse) -> HttpResponse:
     patch_vary_headers(response, ("Cookie",))
     add_never_cache_headers(response)
     return response
@@ -86,19 +79,20 @@ def home(request: HttpRequest, merchant) -> HttpResponse:
 
 
 @require_GET
+@session_passive  # an open tab polling is not activity: the session still times out
 def home_live(request: HttpRequest) -> HttpResponse:
     """The home page's self-refreshing part. Never extends the session's idle expiry."""
     if not request.user.is_authenticated:
         response = HttpResponse(status=401)
         # htmx follows HX-Redirect: the idle tab lands on the login page.
         response["HX-Redirect"] = f"{reverse('login')}?next={reverse('merchants:home')}"
-        return _poll_without_touching_session(response, request)
+        return _poll_response(response)
     merchant = selectors.current_merchant(request)
     if merchant is None:
-        return _poll_without_touching_session(HttpResponse(status=403), request)
+        return _poll_response(HttpResponse(status=403))
     with timezone.override(ZoneInfo(merchant.timezone)):
         response = render(request, "merchants/partials/home_live.html", {"merchant": merchant, **_home_context(merchant)})
-    return _poll_without_touching_session(response, request)
+    return _poll_response(response)
 
 
 @login_required
