@@ -10,6 +10,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from channels.business_days import BusinessDays
 from settlement.lifecycle import Status
 from settlement.models.cases import Cause
@@ -99,3 +102,42 @@ def cause_suggest(facts: CauseFacts) -> Suggestion:
     if facts.status == Status.CAPTURED:
         return found(Cause.CLEARING_HOUSE, "captured_not_cleared")
     return found(Cause.UNKNOWN, "no_rule")
+
+
+_RULES = {
+    "status_held": gettext_lazy("The acquirer reported the swipe held by risk control."),
+    "status_returned": gettext_lazy("The bank returned the credit (e.g. wrong settlement account)."),
+    "polls_failing": gettext_lazy("The channel's status polls are failing."),
+    "payout_amount_mismatch": gettext_lazy("The payout amount differs from the sum of its swipes."),
+    "window_spans_holiday": gettext_lazy("The settlement window spans a public holiday."),
+    "channel_burst": gettext_lazy("Many swipes of this channel became late at the same time."),
+    "settled_not_credited": gettext_lazy("Settled by the acquirer, not yet credited by the bank."),
+    "cleared_not_settled": gettext_lazy("Cleared, not yet settled by the payment platform."),
+    "captured_not_cleared": gettext_lazy("Captured, not yet cleared by the clearing house."),
+    "no_rule": gettext_lazy("Nothing known points to a cause yet."),
+}
+
+
+def evidence_describe(evidence: dict) -> list[str]:
+    """The evidence as sentences for staff, in the active language."""
+    if not evidence:
+        return []
+    lines = [str(_RULES.get(evidence.get("rule", ""), evidence.get("rule", "")))]
+    if "status" in evidence:
+        lines.append(_("Status when found late: %(s)s") % {"s": evidence["status"]})
+    if "channel_health" in evidence:
+        lines.append(_("Channel health: %(h)s, %(n)s consecutive failed polls") % {
+            "h": evidence["channel_health"], "n": evidence.get("poll_failures", 0)})
+    if evidence.get("last_poll_error"):
+        lines.append(_("Last poll error: %(e)s") % {"e": evidence["last_poll_error"]})
+    for day, name in evidence.get("holidays", []):
+        lines.append(_("Holiday in the window: %(day)s %(name)s") % {"day": day, "name": name})
+    if "burst" in evidence:
+        lines.append(_("%(n)s swipes of the channel late in the same window") % {"n": evidence["burst"]})
+    if "payout" in evidence:
+        p = evidence["payout"]
+        lines.append(_("Payout %(ref)s: amount %(a)s, sum of swipes %(s)s") % {
+            "ref": p.get("reference"), "a": p.get("amount"), "s": p.get("sum_of_nets")})
+    if evidence.get("calendar_incomplete"):
+        lines.append(_("Expected arrival used a year with no holiday data (Mon-Fri fallback)."))
+    return lines
