@@ -153,10 +153,22 @@ def new_estimate(*, channel: Channel, days: BusinessDays, now: datetime) -> date
     return datetime.combine(day, channel.arrival_by_time, tzinfo=tz)
 
 
-def case_reference(*, txn_id: int, now: datetime) -> str:
-    # L = found late by the scan; one open case per swipe, so the swipe's id is unique
-    # among open cases, and the month keeps a later re-detection distinct.
-    return f"L{now:%y%m}-{txn_id:06d}"
+def case_reference_prefix(now: datetime) -> str:
+    # Case references are prefix + the swipe's id (L = found late by the scan). One open
+    # case per swipe makes the id unique among open cases; the month keeps a later
+    # re-detection of the same swipe distinct.
+    return f"L{now:%y%m}-"
+
+
+def _ids_in(ids: list[int]) -> tuple[str, list]:
+    """`IN` for a list of ids: one array parameter on PostgreSQL, a list elsewhere."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [ids]
+    return "IN (" + ", ".join(["%s"] * len(ids)) + ")", ids
+
+
+def _json_object() -> str:
+    return "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
 
 
 def _insert_returning(table: str, columns: list[str], rows: list[list], tail: str) -> list[tuple]:
@@ -184,18 +196,17 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
     )
 
     # The system event: no status change, deterministic id so a repeat collides.
-    SettlementEvent.objects.bulk_create(
-        [
-            SettlementEvent(
-                channel_id=r.channel_id, transaction_id=r.id, event_id=f"delayed:{r.id}",
-                type=EventType.DELAYED, source=SettlementEvent.Source.SYSTEM,
-                from_status=r.status, to_status=r.status, occurred_at=r.overdue_at, received_at=now,
-                payload={"expected_by": r.expected_by.isoformat(), "overdue_at": r.overdue_at.isoformat()},
-            )
-            for r in rows
-        ],
-        ignore_conflicts=True,
-    )
+    ids_sql, ids_params = _ids_in([r.id for r in rows])
+    txn_table = Transaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SettlementEvent._meta.db_table} (channel_id, transaction_id, event_id, type, source, "
+            "outcome, from_status, to_status, occurred_at, received_at, payout_reference, reason, payload, fingerprint) "
+            f"SELECT channel_id, id, 'delayed:' || id, %s, %s, %s, status, status, overdue_at, %s, '', '', "
+            f"{_json_object()}('expected_by', expected_by, 'overdue_at', overdue_at), '' "
+            f"FROM {txn_table} WHERE id {ids_sql} ON CONFLICT DO NOTHING",
+            [EventType.DELAYED, SettlementEvent.Source.SYSTEM, "applied", _db_dt(now), *ids_params],
+        )
 
     incidents, recent, report.incidents_opened = _incidents_for(rows=rows, channels=channels, now=now)
     per_channel = Counter(r.channel_id for r in rows)
@@ -204,7 +215,7 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
     sla: dict[int, datetime] = {}
     estimate: dict[int, datetime] = {}
     case_rows = []
-    causes: dict[int, str] = {}
+    reference_prefix = case_reference_prefix(now)
     for r in rows:
         channel = channels[r.channel_id]
         days = business_days_for(channel.calendar_id)
@@ -229,9 +240,8 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
             calendar_incomplete=r.calendar_incomplete,
             outage_failures=settings.DELAYS_POLL_FAILURES_OUTAGE,
         ))
-        causes[r.id] = suggestion.cause
         case_rows.append([
-            case_reference(txn_id=r.id, now=now), r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
+            f"{reference_prefix}{r.id:06d}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
             FollowUpCase.Status.OPEN, FollowUpCase.Origin.DETECTED, suggestion.cause,
             json.dumps(suggestion.evidence), connection.ops.adapt_decimalfield_value(r.amount, 14, 2),
             _db_dt(now), _db_dt(sla[r.channel_id]), _db_dt(now), "",
@@ -247,11 +257,16 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         "DO NOTHING RETURNING id, transaction_id, reference",
     )
     report.cases_opened = len(opened)
-    CaseEntry.objects.bulk_create([
-        CaseEntry(case_id=case_id, kind=CaseEntry.Kind.OPENED, created_at=now,
-                  data={"cause": causes[txn_id], "origin": FollowUpCase.Origin.DETECTED})
-        for case_id, txn_id, _ref in opened
-    ])
+    if opened:
+        ids_sql, ids_params = _ids_in([case_id for case_id, _txn, _ref in opened])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {CaseEntry._meta.db_table} (case_id, kind, body, contact_party, contact_reference, "
+                "data, visible_to_merchant, created_at) "
+                f"SELECT id, %s, '', '', '', {_json_object()}('cause', cause, 'origin', origin), %s, %s "
+                f"FROM {FollowUpCase._meta.db_table} WHERE id {ids_sql}",
+                [CaseEntry.Kind.OPENED, False, _db_dt(now), *ids_params],
+            )
     case_of = {txn_id: (case_id, ref) for case_id, txn_id, ref in opened}
     by_id = {r.id: r for r in rows}
     report.notification_ids = notifications_create(
