@@ -212,19 +212,19 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
     per_channel = Counter(r.channel_id for r in rows)
 
     threshold = settings.DELAYS_INCIDENT_THRESHOLD
-    sla: dict[int, datetime] = {}
+    db_now = _db_dt(now)
+    per_channel_ctx: dict[int, tuple] = {}
     estimate: dict[int, datetime] = {}
+    for channel_id, channel in channels.items():
+        days = business_days_for(channel.calendar_id)
+        tz = ZoneInfo(channel.timezone)
+        sla = case_sla_due(days=days, opened_at=now, tz=tz, business_days=settings.DELAYS_CASE_SLA_BUSINESS_DAYS)
+        estimate[channel_id] = new_estimate(channel=channel, days=days, now=now)
+        per_channel_ctx[channel_id] = (channel, days, tz, _db_dt(sla))
     case_rows = []
     reference_prefix = case_reference_prefix(now)
     for r in rows:
-        channel = channels[r.channel_id]
-        days = business_days_for(channel.calendar_id)
-        tz = ZoneInfo(channel.timezone)
-        if r.channel_id not in sla:
-            sla[r.channel_id] = case_sla_due(
-                days=days, opened_at=now, tz=tz, business_days=settings.DELAYS_CASE_SLA_BUSINESS_DAYS
-            )
-            estimate[r.channel_id] = new_estimate(channel=channel, days=days, now=now)
+        channel, days, tz, db_sla = per_channel_ctx[r.channel_id]
         payout = payouts.get(r.payout_id) if r.payout_id else None
         suggestion = cause_suggest(CauseFacts(
             status=r.status,
@@ -243,8 +243,7 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         case_rows.append([
             f"{reference_prefix}{r.id:06d}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
             FollowUpCase.Status.OPEN, FollowUpCase.Origin.DETECTED, suggestion.cause,
-            json.dumps(suggestion.evidence), connection.ops.adapt_decimalfield_value(r.amount, 14, 2),
-            _db_dt(now), _db_dt(sla[r.channel_id]), _db_dt(now), "",
+            json.dumps(suggestion.evidence), str(r.amount), db_now, db_sla, db_now, "",
         ])
     opened = _insert_returning(
         FollowUpCase._meta.db_table,
