@@ -75,3 +75,25 @@ def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
     if not case.transaction_id:
         return []
     return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).order_by("occurred_at", "id"))
+
+
+def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
+    """Swipes marked at risk and not late yet: the early warning. Their overdue_at lies
+    within lead + grace from now, so this is a short range of txn_overdue_unflagged."""
+    from django.conf import settings
+    from django.db.models import Max
+
+    from channels.models import Channel
+    from settlement.lifecycle import NON_FINAL_STATUSES
+    from settlement.models import Transaction
+
+    now = now or timezone.now()
+    grace = Channel.objects.aggregate(g=Max("grace_minutes"))["g"] or 0
+    horizon = now + timedelta(minutes=settings.DELAYS_AT_RISK_LEAD_MINUTES + grace)
+    qs = Transaction.objects.filter(
+        status__in=list(NON_FINAL_STATUSES), delayed_since__isnull=True, overdue_at__lte=horizon,
+        at_risk_since__isnull=False,
+    )
+    totals = qs.aggregate(count=Count("id"), amount=Sum("amount"))
+    rows = list(qs.select_related("merchant", "channel").order_by("overdue_at")[:limit])
+    return {"count": totals["count"], "amount": totals["amount"] or Decimal("0")}, rows

@@ -23,6 +23,7 @@ from settlement.services.delays import arrival_explained
 from settlement.staff import forms
 from settlement.staff.selectors import (
     QueueFilters,
+    at_risk_swipes,
     case_detail,
     case_queue,
     case_timeline,
@@ -63,7 +64,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     page = Paginator(
         listed.select_related("merchant", "channel", "assignee", "transaction"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
+    at_risk, at_risk_rows = at_risk_swipes(now=now) if not request.htmx else ({}, [])
     context = {
+        "at_risk": at_risk,
+        "at_risk_rows": at_risk_rows,
         "form": form,
         "filters": filters,
         "page": page,

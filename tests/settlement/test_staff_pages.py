@@ -80,13 +80,14 @@ def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_a
         open_case()
     client.force_login(staff_user)
     client.get("/staff/")  # warm the calendar cache and the session
-    # session, user, totals, page count, incidents, channels, page rows; then the
-    # session is saved on every request (savepoint, update, release)
-    with django_assert_num_queries(10):
+    # session, user, at-risk (max grace, totals, rows), totals, page count, incidents,
+    # channels, page rows; then the session is saved on every request (savepoint,
+    # update, release)
+    with django_assert_num_queries(13):
         assert client.get("/staff/").status_code == 200
     for _ in range(5):
         open_case()
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(13):
         assert client.get("/staff/").status_code == 200
 
 
@@ -171,3 +172,15 @@ def test_incident_is_one_row_and_resolving_it_sends_cases_back(client, staff_use
     assert incident.status == "resolved"
     assert FollowUpCase.objects.filter(incident__isnull=True, status="open").count() == 2
     assert "200.00" in html  # the incident row: two open cases at stake
+
+
+def test_at_risk_swipes_are_shown_before_they_are_late(client, staff_user):
+    from settlement.services.delays import delays_mark_at_risk
+
+    txn = make_transaction(merchant=MerchantFactory(), amount="321.00", captured_at=timezone.now() - timedelta(hours=20))
+    now = txn.expected_by - timedelta(minutes=10)
+    with time_machine.travel(now, tick=False):
+        assert delays_mark_at_risk() == 1
+        client.force_login(staff_user)
+        html = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 swipe at risk" in html and txn.reference in html and "321.00" in html
