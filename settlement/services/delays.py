@@ -17,7 +17,8 @@ cases, entries, notifications.
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -77,6 +78,7 @@ class FlagReport:
     notifications: int = 0
     incidents_opened: int = 0
     batches: int = 0
+    more: bool = False  # stopped at max_batches with the last batch full
     notification_ids: list[int] = field(default_factory=list)
 
     def add(self, other: "FlagReport") -> None:
@@ -93,17 +95,22 @@ def _db_dt(value: datetime):
 
 
 def _row(values: tuple) -> LateRow:
-    data = dict(zip(_RETURNED, values, strict=True))
-    for key in ("expected_by", "overdue_at"):
-        if isinstance(data[key], str):  # SQLite hands back text from raw SQL
-            data[key] = datetime.fromisoformat(data[key])
-        if timezone.is_naive(data[key]):
-            data[key] = data[key].replace(tzinfo=UTC)
-    if isinstance(data["business_date"], str):
-        data["business_date"] = date.fromisoformat(data["business_date"])
-    data["amount"] = Decimal(str(data["amount"])).quantize(Decimal("0.01"))
-    data["calendar_incomplete"] = bool(data["calendar_incomplete"])
-    return LateRow(**data)
+    row = LateRow(*values)
+    if connection.vendor == "postgresql":
+        return row
+    # SQLite hands back text and floats from raw SQL.
+    expected_by, overdue_at = (
+        (datetime.fromisoformat(v) if isinstance(v, str) else v) for v in (row.expected_by, row.overdue_at)
+    )
+    return replace(
+        row,
+        expected_by=expected_by if expected_by.tzinfo else expected_by.replace(tzinfo=UTC),
+        overdue_at=overdue_at if overdue_at.tzinfo else overdue_at.replace(tzinfo=UTC),
+        business_date=date.fromisoformat(row.business_date) if isinstance(row.business_date, str)
+        else row.business_date,
+        amount=Decimal(str(row.amount)).quantize(Decimal("0.01")),
+        calendar_incomplete=bool(row.calendar_incomplete),
+    )
 
 
 def _claim_late(*, now: datetime, limit: int) -> list[LateRow]:
@@ -337,15 +344,20 @@ def _incidents_for(*, rows: list[LateRow], channels: dict[int, Channel], now: da
     return incidents, recent, len(created)
 
 
-def delays_flag(*, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 1000) -> FlagReport:
-    """Flag every late swipe, open its case, tell its merchant. Emails go out after
-    commit through a task that takes the notification ids."""
+def delays_flag(
+    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 1000,
+    on_full_batch: Callable[[], None] | None = None,
+) -> FlagReport:
+    """Flag every late swipe (up to max_batches x batch_size), open its case, tell its
+    merchant. Emails go out after commit through a task that takes the notification ids.
+    `on_full_batch` is called once if the first batch was full: the task uses it to
+    bring another worker in (SKIP LOCKED lets scanners share a backlog)."""
     from settlement.tasks import send_notification_emails
 
     now = now or timezone.now()
     batch_size = batch_size or settings.DELAYS_BATCH_SIZE
     report = FlagReport()
-    for _ in range(max_batches):
+    for number in range(max_batches):
         batch = _flag_batch(now=now, limit=batch_size)
         report.add(batch)
         if batch.notification_ids:
@@ -353,6 +365,9 @@ def delays_flag(*, now: datetime | None = None, batch_size: int | None = None, m
             db_transaction.on_commit(lambda ids=ids: send_notification_emails.delay(ids))
         if batch.flagged < batch_size:
             break
+        report.more = number == max_batches - 1
+        if number == 0 and on_full_batch is not None:
+            on_full_batch()
     if report.flagged:
         log.info("flagged %s late swipes, opened %s cases", report.flagged, report.cases_opened)
     return report

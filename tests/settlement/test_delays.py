@@ -298,3 +298,14 @@ def test_the_late_scan_uses_the_partial_index(merchant):
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + claim)
         assert "txn_overdue_unflagged" in str(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db
+def test_a_backlog_brings_in_another_worker_once_and_each_run_is_bounded(merchant):
+    bulk_transactions(merchant, 5, CAPTURED, prefix="K")
+    calls = []
+    with time_machine.travel(EXPECTED + timedelta(hours=3), tick=False):
+        report = delays_flag(batch_size=2, max_batches=2, on_full_batch=lambda: calls.append(1))
+        assert (report.flagged, report.more, calls) == (4, True, [1])
+        rest = delays_flag(batch_size=2, on_full_batch=lambda: calls.append(2))
+    assert (rest.flagged, rest.more, calls) == (1, False, [1])
