@@ -116,14 +116,27 @@ def _row(values: tuple) -> LateRow:
 def _claim_late(*, now: datetime, limit: int) -> list[LateRow]:
     """Flag up to `limit` late rows, oldest deadline first; each row once."""
     table = Transaction._meta.db_table
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"UPDATE {table} SET delayed_since = %s, updated_at = %s "
-        f"WHERE id IN (SELECT id FROM {table} WHERE {_LATE_WHERE} ORDER BY overdue_at LIMIT %s{lock}) "
-        f"AND delayed_since IS NULL RETURNING {', '.join(_RETURNED)}"
-    )
+    if connection.vendor == "postgresql":
+        # MATERIALIZED: the batch is chosen exactly once. As a plain `IN (subquery)` the
+        # planner may re-run the subquery per outer row, and with SKIP LOCKED and LIMIT
+        # a re-run can pick other rows, so one batch could grow past its bound.
+        returned = ", ".join(f"t.{c}" for c in _RETURNED)
+        sql = (
+            f"WITH due AS MATERIALIZED (SELECT id FROM {table} WHERE {_LATE_WHERE} "
+            f"ORDER BY overdue_at LIMIT %s FOR UPDATE SKIP LOCKED) "
+            f"UPDATE {table} AS t SET delayed_since = %s, updated_at = %s FROM due "
+            f"WHERE t.id = due.id AND t.delayed_since IS NULL RETURNING {returned}"
+        )
+        params = [_db_dt(now), limit, _db_dt(now), _db_dt(now)]
+    else:  # SQLite (make run): one writer at a time, so no locking clause to add
+        sql = (
+            f"UPDATE {table} SET delayed_since = %s, updated_at = %s WHERE id IN ("
+            f"SELECT id FROM {table} WHERE {_LATE_WHERE} ORDER BY overdue_at LIMIT %s) "
+            f"AND delayed_since IS NULL RETURNING {', '.join(_RETURNED)}"
+        )
+        params = [_db_dt(now), _db_dt(now), _db_dt(now), limit]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db_dt(now), _db_dt(now), _db_dt(now), limit])
+        cursor.execute(sql, params)
         return [_row(r) for r in cursor.fetchall()]
 
 

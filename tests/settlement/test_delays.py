@@ -294,7 +294,7 @@ def test_the_late_scan_uses_the_partial_index(merchant):
                 raise RuntimeError("roll back")
         except RuntimeError:
             pass
-    claim = next(q["sql"] for q in ctx.captured_queries if q["sql"].startswith("UPDATE"))
+    claim = next(q["sql"] for q in ctx.captured_queries if q["sql"].startswith("WITH due"))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (FORMAT JSON) " + claim)
         assert "txn_overdue_unflagged" in str(cursor.fetchone()[0])
