@@ -184,3 +184,13 @@ def test_at_risk_swipes_are_shown_before_they_are_late(client, staff_user):
         client.force_login(staff_user)
         html = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "1 swipe at risk" in html and txn.reference in html and "321.00" in html
+
+
+def test_a_case_closed_by_the_arrival_shows_how_late_it_was(client, staff_user):
+    case = open_case()
+    txn = case.transaction
+    push(txn, "credited", txn.expected_by + timedelta(hours=5))
+    client.force_login(staff_user)
+    html = client.get(f"/staff/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Credited late" in html and "arrived 5 h late" in html
+    assert 'id="actions"' not in html  # nothing left to do on a resolved case
