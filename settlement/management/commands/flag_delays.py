@@ -25,8 +25,8 @@ class Command(BaseCommand):
             if count > len(rows):
                 self.stdout.write(f"  ... and {count - len(rows)} more")
             return
-        at_risk = delays_mark_at_risk(now=now)
         report = delays_flag(now=now)
+        at_risk = delays_mark_at_risk(now=now)
         self.stdout.write(
             f"flagged {report.flagged}, opened {report.cases_opened} case(s), "
             f"{report.incidents_opened} incident(s), {report.notifications} notification(s); {at_risk} at risk"
