@@ -9,7 +9,7 @@ from settlement.services.notifications import notifications_send_emails
 
 @shared_task(name="settlement.tasks.flag_delays")
 def flag_delays() -> dict:
-    """Every minute (CELERY_BEAT_SCHEDULE): warn, flag, escalate. Everything it needs is
+    """Every minute (CELERY_BEAT_SCHEDULE): flag, warn, escalate. Everything it needs is
     in PostgreSQL (overdue_at, at_risk_since, last_action_at), so a lost run or a second
     beat changes nothing: the next run finds the same rows, each handled once."""
     # A backlog (a whole day's swipes late at once) is shared: when the first batch is
