@@ -95,11 +95,8 @@ def _db_dt(value: datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _row(values: tuple) -> LateRow:
-    row = LateRow(*values)
-    if connection.vendor == "postgresql":
-        return row
-    # SQLite hands back text and floats from raw SQL.
+def _row_from_text(row: LateRow) -> LateRow:
+    """SQLite hands back text and floats from raw SQL; PostgreSQL rows need nothing."""
     expected_by, overdue_at = (
         (datetime.fromisoformat(v) if isinstance(v, str) else v) for v in (row.expected_by, row.overdue_at)
     )
@@ -138,7 +135,8 @@ def _claim_late(*, now: datetime, limit: int) -> list[LateRow]:
         params = [_db_dt(now), _db_dt(now), _db_dt(now), limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [_row(r) for r in cursor.fetchall()]
+        rows = [LateRow(*r) for r in cursor.fetchall()]
+    return rows if connection.vendor == "postgresql" else [_row_from_text(r) for r in rows]
 
 
 def late_probe_sql() -> tuple[str, list]:
