@@ -298,3 +298,19 @@ CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
 
 # --- Merchant dashboard (issue 6) ------------------------------------------------
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "settlement.models.cases.FollowUpCase.Status"
+
+# --- Delay detection and follow-up (settlement.services.delays, issue 5) ----------
+# Rows flagged per statement batch; a full batch makes the scan loop again.
+DELAYS_BATCH_SIZE = env.int("DELAYS_BATCH_SIZE", default=1000)
+# A swipe is "at risk" from this long before its expected arrival until it is late.
+DELAYS_AT_RISK_LEAD_MINUTES = env.int("DELAYS_AT_RISK_LEAD_MINUTES", default=30)
+# This many swipes of one channel late within the window become one channel incident.
+DELAYS_INCIDENT_THRESHOLD = env.int("DELAYS_INCIDENT_THRESHOLD", default=20)
+DELAYS_INCIDENT_WINDOW_MINUTES = env.int("DELAYS_INCIDENT_WINDOW_MINUTES", default=60)
+# A case is due this many business days (channel calendar) after it opened.
+DELAYS_CASE_SLA_BUSINESS_DAYS = env.int("DELAYS_CASE_SLA_BUSINESS_DAYS", default=1)
+# An open or claimed case nobody touched for this long is escalated.
+DELAYS_CASE_ESCALATE_AFTER_HOURS = env.int("DELAYS_CASE_ESCALATE_AFTER_HOURS", default=8)
+# A channel with this many consecutive failed polls counts as an outage for causes.
+DELAYS_POLL_FAILURES_OUTAGE = env.int("DELAYS_POLL_FAILURES_OUTAGE", default=3)
+CELERY_BEAT_SCHEDULE["flag-delays"] = {"task": "settlement.tasks.flag_delays", "schedule": 60.0}

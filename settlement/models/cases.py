@@ -70,11 +70,14 @@ class FollowUpCase(models.Model):
 
     Cause = Cause
 
-    reference = models.CharField(max_length=20, unique=True, help_text=_("Shown to merchants, e.g. C2611-000123"))
+    reference = models.CharField(max_length=20, help_text=_("Shown to merchants, e.g. C2611-000123"))
     transaction = models.ForeignKey(
         "settlement.Transaction", on_delete=models.PROTECT, null=True, blank=True, related_name="cases"
     )
-    payout = models.ForeignKey("settlement.Payout", on_delete=models.PROTECT, null=True, blank=True, related_name="cases")
+    # No index: nothing looks cases up by payout, and payouts are never deleted.
+    payout = models.ForeignKey(
+        "settlement.Payout", on_delete=models.PROTECT, null=True, blank=True, related_name="cases", db_index=False
+    )
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="cases")
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="cases")
     incident = models.ForeignKey(ChannelIncident, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases")
@@ -94,13 +97,16 @@ class FollowUpCase(models.Model):
     last_action_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     delay_seconds = models.PositiveIntegerField(null=True, blank=True, help_text=_("How late it arrived"))
 
     class Meta:
         constraints = [
+            # A constraint rather than unique=True: no extra LIKE index (the late scan
+            # inserts thousands of cases a second; every index is paid per row).
+            models.UniqueConstraint(fields=["reference"], name="case_unique_reference"),
             # Two scanners (or a scan and an inquiry) can never open two cases for one swipe.
             models.UniqueConstraint(
                 fields=["transaction"],
@@ -141,9 +147,12 @@ class CaseEntry(models.Model):
         RESOLVED = "resolved", _("Resolved")
         REOPENED = "reopened", _("Reopened")
 
-    case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries")
+    # Indexed by caseentry_case_created (case first), so no separate FK index.
+    case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     body = models.TextField(blank=True)
     # For contacts: who was reached, and their ticket/reference number.
     contact_party = models.CharField(max_length=100, blank=True)
@@ -168,7 +177,10 @@ class Notification(models.Model):
         ARRIVED = "arrived", _("Payment arrived")
         CASE_UPDATE = "case_update", _("Update on your inquiry")
 
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="notifications")
+    # Indexed by notification_merchant_recent (merchant first), so no separate FK index.
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     transaction = models.ForeignKey(
         "settlement.Transaction", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )

@@ -31,6 +31,7 @@ from settlement.lifecycle import (
     judge,
 )
 from settlement.models import Payout, SettlementEvent, Transaction
+from settlement.services.delays import delays_on_final
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,8 @@ def _events_apply_once(
         for txn in changed.values():
             txn.updated_at = now
         _update_state(list(changed.values()))
+        # Flagged swipes that became final close their cases (no statements otherwise).
+        delays_on_final(txns=list(changed.values()), now=now)
     return results
 
 

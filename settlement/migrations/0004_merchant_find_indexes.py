@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('channels', '0001_initial'),
         ('merchants', '0001_initial'),
-        ('settlement', '0002_cases'),
+        ('settlement', '0003_case_lean_indexes'),
     ]
 
     operations = [

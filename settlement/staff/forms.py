@@ -1,0 +1,57 @@
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from settlement.models import FollowUpCase
+from settlement.models.cases import Cause
+from settlement.staff.selectors import AGE_BUCKETS
+
+_LOCAL_DT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class QueueFilterForm(forms.Form):
+    channel = forms.CharField(required=False, label=_("Channel"))
+    cause = forms.ChoiceField(required=False, label=_("Cause"), choices=[("", _("Any cause")), *Cause.choices])
+    merchant = forms.CharField(required=False, label=_("Merchant no."), max_length=32)
+    age = forms.ChoiceField(
+        required=False, label=_("Age (days)"), choices=[("", _("Any age"))] + [(k, k) for k in AGE_BUCKETS]
+    )
+    status = forms.ChoiceField(
+        required=False, label=_("Status"), choices=[("", _("Unresolved")), *FollowUpCase.Status.choices]
+    )
+    incident = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class AssignForm(forms.Form):
+    assignee = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username"),
+        label=_("Assign to"),
+    )
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Note"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ContactForm(forms.Form):
+    party = forms.CharField(label=_("Who (acquirer / bank, person)"), max_length=100)
+    contacted_at = forms.DateTimeField(label=_("When"), required=False, widget=_LOCAL_DT)
+    said = forms.CharField(label=_("What was said"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2}))
+    reference = forms.CharField(label=_("Their reference no."), max_length=100, required=False)
+
+
+class FollowUpForm(forms.Form):
+    at = forms.DateTimeField(label=_("Follow up at"), widget=_LOCAL_DT)
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(label=_("Why"), max_length=2000, required=False)
+
+
+class ResolveForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=FollowUpCase.Outcome.choices)
+    note = forms.CharField(label=_("Note"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class IncidentResolveForm(forms.Form):
+    note = forms.CharField(label=_("Note"), max_length=5000, required=False)

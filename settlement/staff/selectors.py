@@ -1,0 +1,99 @@
+"""Reads for the staff pages: the queue (open cases by urgency) and one case."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from settlement.models import ChannelIncident, FollowUpCase, SettlementEvent
+
+# Age of a case in whole days since it opened: label -> (min days, max days or None).
+AGE_BUCKETS: dict[str, tuple[int, int | None]] = {"0-1": (0, 1), "2-7": (2, 7), "8-30": (8, 30), "30+": (31, None)}
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    channel: str = ""  # channel code
+    cause: str = ""
+    merchant: str = ""  # merchant_no
+    age: str = ""  # a key of AGE_BUCKETS
+    status: str = ""  # "" = every unresolved status
+    incident: int | None = None
+
+
+def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySet[FollowUpCase]:
+    """Cases matching the filters, most urgent first: SLA due time, then the money at
+    stake, then the oldest. Served by case_open_by_sla for the default (unresolved) view."""
+    now = now or timezone.now()
+    qs = FollowUpCase.objects.all()
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    else:
+        qs = qs.exclude(status=FollowUpCase.Status.RESOLVED)
+    if filters.channel:
+        qs = qs.filter(channel__code=filters.channel)
+    if filters.cause:
+        qs = qs.filter(cause=filters.cause)
+    if filters.merchant:
+        qs = qs.filter(merchant__merchant_no=filters.merchant)
+    if filters.incident:
+        qs = qs.filter(incident_id=filters.incident)
+    if filters.age in AGE_BUCKETS:
+        low, high = AGE_BUCKETS[filters.age]
+        qs = qs.filter(opened_at__lte=now - timedelta(days=low))
+        if high is not None:
+            qs = qs.filter(opened_at__gt=now - timedelta(days=high + 1))
+    return qs.order_by("sla_due_at", "-amount_at_stake", "opened_at", "id")
+
+
+def queue_totals(qs: QuerySet[FollowUpCase]) -> dict:
+    totals = qs.order_by().aggregate(count=Count("id"), amount=Sum("amount_at_stake"))
+    return {"count": totals["count"], "amount": totals["amount"] or Decimal("0")}
+
+
+def open_incidents() -> list[ChannelIncident]:
+    """One row per channel incident, with how many cases and how much money it holds."""
+    open_cases = ~Q(cases__status=FollowUpCase.Status.RESOLVED)
+    return list(
+        ChannelIncident.objects.filter(status=ChannelIncident.Status.OPEN)
+        .select_related("channel")
+        .annotate(n=Count("cases", filter=open_cases), amount=Sum("cases__amount_at_stake", filter=open_cases))
+        .order_by("opened_at")
+    )
+
+
+def case_detail(case_id: int) -> FollowUpCase:
+    return FollowUpCase.objects.select_related(
+        "transaction", "transaction__terminal", "transaction__payout", "merchant", "channel", "assignee", "incident",
+        "resolved_by",
+    ).get(pk=case_id)
+
+
+def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
+    if not case.transaction_id:
+        return []
+    return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).order_by("occurred_at", "id"))
+
+
+def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
+    """Swipes marked at risk and not late yet: the early warning. Their overdue_at lies
+    within lead + grace from now, so this is a short range of txn_overdue_unflagged."""
+    from django.conf import settings
+    from django.db.models import Max
+
+    from channels.models import Channel
+    from settlement.lifecycle import NON_FINAL_STATUSES
+    from settlement.models import Transaction
+
+    now = now or timezone.now()
+    grace = Channel.objects.aggregate(g=Max("grace_minutes"))["g"] or 0
+    horizon = now + timedelta(minutes=settings.DELAYS_AT_RISK_LEAD_MINUTES + grace)
+    qs = Transaction.objects.filter(
+        status__in=list(NON_FINAL_STATUSES), delayed_since__isnull=True, overdue_at__lte=horizon,
+        at_risk_since__isnull=False,
+    )
+    totals = qs.aggregate(count=Count("id"), amount=Sum("amount"))
+    rows = list(qs.select_related("merchant", "channel").order_by("overdue_at")[:limit])
+    return {"count": totals["count"], "amount": totals["amount"] or Decimal("0")}, rows

@@ -1,0 +1,195 @@
+"""The staff follow-up pages, server-rendered."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from settlement.models import ChannelIncident, FollowUpCase
+from settlement.services.delays import delays_flag
+from tests.factories import MerchantFactory, UserFactory, make_transaction, push
+
+pytestmark = pytest.mark.django_db
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def open_case(*, merchant=None, amount="128.00", captured_at=None, **fields) -> FollowUpCase:
+    """A late swipe found by the real scan; then adjust the case for the test."""
+    merchant = merchant or MerchantFactory()
+    txn = make_transaction(merchant=merchant, amount=amount,
+                           captured_at=captured_at or timezone.now() - timedelta(days=5))
+    delays_flag(now=txn.overdue_at + timedelta(minutes=1))
+    case = FollowUpCase.objects.get(transaction=txn)
+    if fields:
+        FollowUpCase.objects.filter(pk=case.pk).update(**fields)
+        case.refresh_from_db()
+    return case
+
+
+def test_anonymous_users_are_sent_to_log_in(client):
+    response = client.get("/staff/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_merchants_never_reach_staff_pages(client, merchant_user, merchant):
+    case = open_case(merchant=merchant)
+    client.force_login(merchant_user)
+    assert client.get("/staff/").status_code == 403
+    assert client.get(f"/staff/cases/{case.pk}/").status_code == 403
+    assert client.post(f"/staff/cases/{case.pk}/claim/").status_code == 403
+    assert FollowUpCase.objects.get(pk=case.pk).assignee is None
+
+
+def test_queue_orders_by_urgency_and_shows_count_and_money(client, staff_user):
+    now = timezone.now()
+    later = open_case(amount="500.00", sla_due_at=now + timedelta(hours=5))
+    small = open_case(amount="10.00", sla_due_at=now + timedelta(hours=1))
+    big = open_case(amount="900.00", sla_due_at=now + timedelta(hours=1))
+    client.force_login(staff_user)
+    response = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    order = [html.index(c.reference) for c in (big, small, later)]
+    assert order == sorted(order)
+    assert "3 cases" in html and "1,410.00" in html
+
+
+def test_queue_filters(client, staff_user):
+    now = timezone.now()
+    a = open_case(amount="10.00", opened_at=now - timedelta(hours=3))
+    b = open_case(amount="20.00", cause="risk_hold", opened_at=now - timedelta(days=10))
+    client.force_login(staff_user)
+
+    def refs(**params):
+        html = client.get("/staff/", params).content.decode()
+        return {c.reference for c in (a, b) if c.reference in html}
+
+    assert refs() == {a.reference, b.reference}
+    assert refs(cause="risk_hold") == {b.reference}
+    assert refs(channel=a.channel.code) == {a.reference}
+    assert refs(merchant=b.merchant.merchant_no) == {b.reference}
+    assert refs(age="8-30") == {b.reference}
+    assert refs(age="0-1") == {a.reference}
+    assert refs(status="claimed") == set()
+    assert client.get("/staff/", {"age": "nonsense", "status": "bogus"}).status_code == 200
+
+
+def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_assert_num_queries):
+    for _ in range(3):
+        open_case()
+    client.force_login(staff_user)
+    client.get("/staff/")  # warm the calendar cache and the session
+    # session, user, at-risk (max grace, totals, rows), totals, page count, incidents,
+    # channels, page rows (the session is not rewritten within a minute: config/sessions.py)
+    with django_assert_num_queries(10):
+        assert client.get("/staff/").status_code == 200
+    for _ in range(5):
+        open_case()
+    with django_assert_num_queries(10):
+        assert client.get("/staff/").status_code == 200
+
+
+def test_htmx_filter_returns_only_the_table(client, staff_user):
+    open_case()
+    client.force_login(staff_user)
+    html = client.get("/staff/", {"cause": "clearing_house"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in html and "case-row" in html
+
+
+def test_case_page_explains_everything(client, staff_user):
+    merchant = MerchantFactory(account_last4="6021", contact_phone="13800000000")
+    # 2026-09-30 T1: the due day skips National Day / Mid-Autumn holidays.
+    with time_machine.travel(datetime(2026, 10, 12, 12, 0, tzinfo=SH), tick=False):
+        case = open_case(merchant=merchant, captured_at=datetime(2026, 9, 30, 10, 0, tzinfo=SH))
+        push(case.transaction, "cleared", datetime(2026, 9, 30, 22, 0, tzinfo=SH), event_id="clr-1")
+        client.force_login(staff_user)
+        html = client.get(f"/staff/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "****6021" in html and "13800000000" in html
+    assert "622202******1234" in html  # the masked card only
+    assert "2026-10-01" in html  # a skipped holiday, named
+    assert "Holiday / peak backlog" in html and "spans a public holiday" in html
+    assert "SLA breached" in html
+    # the timeline: captured (push), cleared (push), found late (system), with both times
+    assert html.count('class="event"') == 3 and "System" in html and "Found late" in html
+
+
+def test_staff_actions_are_recorded_on_the_history(client, staff_user):
+    case = open_case()
+    colleague = UserFactory(username="colleague", is_staff=True)
+    client.force_login(staff_user)
+    url = f"/staff/cases/{case.pk}"
+    assert client.post(f"{url}/claim/").status_code == 302
+    client.post(f"{url}/note/", {"body": "Called the merchant"})
+    client.post(f"{url}/contact/", {"party": "ICBC ops, Ms Li", "said": "batch delayed", "reference": "T-77",
+                                    "contacted_at": "2026-11-20T10:00"})
+    client.post(f"{url}/follow-up/", {"at": "2026-11-25T10:00"})
+    client.post(f"{url}/assign/", {"assignee": colleague.pk})
+    client.post(f"{url}/escalate/", {"reason": "two days"})
+    client.post(f"{url}/resolve/", {"outcome": "compensated", "note": "paid by acquirer"})
+    case.refresh_from_db()
+    assert (case.status, case.outcome, case.assignee) == ("resolved", "compensated", colleague)
+    kinds = list(case.entries.values_list("kind", flat=True))
+    assert kinds == ["opened", "claimed", "note", "contact", "follow_up", "assigned", "escalated", "resolved"]
+    contact = case.entries.get(kind="contact")
+    assert (contact.contact_party, contact.contact_reference) == ("ICBC ops, Ms Li", "T-77")
+
+
+def test_claimed_by_someone_else_is_told(client, staff_user):
+    case = open_case()
+    first = UserFactory(username="first", is_staff=True)
+    client.force_login(first)
+    client.post(f"/staff/cases/{case.pk}/claim/")
+    client.force_login(staff_user)
+    response = client.post(f"/staff/cases/{case.pk}/claim/", follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "first claimed this case first" in response.content.decode()
+    assert FollowUpCase.objects.get(pk=case.pk).assignee == first
+
+
+def test_bad_input_is_a_message_not_a_500(client, staff_user):
+    case = open_case()
+    client.force_login(staff_user)
+    response = client.post(f"/staff/cases/{case.pk}/resolve/", {"outcome": "bogus"}, follow=True)
+    assert response.status_code == 200 and FollowUpCase.objects.get(pk=case.pk).status == "open"
+    assert client.post(f"/staff/cases/{case.pk}/explode/").status_code == 404
+    assert client.get("/staff/cases/999999/").status_code == 404
+
+
+def test_incident_is_one_row_and_resolving_it_sends_cases_back(client, staff_user, settings):
+    settings.DELAYS_INCIDENT_THRESHOLD = 3
+    merchant = MerchantFactory()
+    captured = timezone.now() - timedelta(days=4)
+    txns = [make_transaction(merchant=merchant, captured_at=captured, amount="100.00") for _ in range(3)]
+    delays_flag(now=txns[0].overdue_at + timedelta(minutes=1))
+    incident = ChannelIncident.objects.get()
+    push(txns[0], "credited")  # arrives: closes its case
+    client.force_login(staff_user)
+    html = client.get("/staff/").content.decode()
+    assert 'class="incident"' in html and "case-row" not in html
+    assert client.post(f"/staff/incidents/{incident.pk}/", {"note": "channel back"}).status_code == 302
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    assert FollowUpCase.objects.filter(incident__isnull=True, status="open").count() == 2
+    assert "200.00" in html  # the incident row: two open cases at stake
+
+
+def test_at_risk_swipes_are_shown_before_they_are_late(client, staff_user):
+    from settlement.services.delays import delays_mark_at_risk
+
+    txn = make_transaction(merchant=MerchantFactory(), amount="321.00", captured_at=timezone.now() - timedelta(hours=20))
+    now = txn.expected_by - timedelta(minutes=10)
+    with time_machine.travel(now, tick=False):
+        assert delays_mark_at_risk() == 1
+        client.force_login(staff_user)
+        html = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "1 swipe at risk" in html and txn.reference in html and "321.00" in html
+
+
+def test_a_case_closed_by_the_arrival_shows_how_late_it_was(client, staff_user):
+    case = open_case()
+    txn = case.transaction
+    push(txn, "credited", txn.expected_by + timedelta(hours=5))
+    client.force_login(staff_user)
+    html = client.get(f"/staff/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Credited late" in html and "arrived 5 h late" in html
+    assert 'id="actions"' not in html  # nothing left to do on a resolved case
