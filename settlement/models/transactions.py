@@ -60,9 +60,15 @@ class Transaction(models.Model):
 
     Status = Status
 
-    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="transactions")
+    # channel and merchant need no FK index of their own: txn_unique_reference and
+    # txn_merchant_captured lead with them.
+    channel = models.ForeignKey(
+        "channels.Channel", on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
     reference = models.CharField(max_length=64, help_text=_("The acquirer's RRN / trace number"))
-    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="transactions")
+    merchant = models.ForeignKey(
+        "merchants.Merchant", on_delete=models.PROTECT, related_name="transactions", db_index=False
+    )
     terminal = models.ForeignKey(
         "merchants.Terminal", on_delete=models.PROTECT, null=True, blank=True, related_name="transactions"
     )
@@ -161,8 +167,10 @@ class SettlementEvent(models.Model):
         STAFF = "staff", _("Staff")
         SYSTEM = "system", _("System")
 
-    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="events")
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="events")
+    # No single-column FK indexes: event_unique_per_channel and event_txn_occurred lead
+    # with these columns, and each extra index slows the event insert (the hot path).
+    channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="events", db_index=False)
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="events", db_index=False)
     event_id = models.CharField(max_length=100, help_text=_("External id, unique per channel"))
     type = models.CharField(max_length=10, choices=EventType.choices)
     source = models.CharField(max_length=6, choices=Source.choices)
