@@ -200,12 +200,175 @@ ZH = {
     "Follows every card swipe from capture to the moment the money reaches the merchant's bank account (到账).":
         "跟踪每一笔刷卡，从刷卡到款项进入商户银行账户（到账）。",
     "Your session ended after 15 minutes without activity. Please log in again.": "15分钟无操作，已自动退出，请重新登录。",
+    # --- staff side (issue 5): channels, calendars, models (admin help texts, choices)
+    "The official schedule (holidays and 调休) is entered.": "已录入官方节假日安排（含调休）。",
+    "Holiday (day off)": "节假日（休息）",
+    "Make-up working day (调休)": "调休上班日",
+    "T1/D1 money arrives by": "T1/D1 到账截止时间",
+    "T0/D0 next-morning start": "T0/D0 次日起算时间",
+    "Before a swipe is late": "超过预计到账多少分钟判定为延迟（宽限）",
+    "The worker's hostname": "工作进程的主机名",
+    "Fee in basis points: 60 = 0.60%": "手续费率（基点）：60 = 0.60%",
+    "Applied": "已生效",
+    "Stale": "已过时",
+    "Duplicate": "重复",
+    "Rejected": "已拒绝",
+    "Earliest overdue_at of its cases": "所含工单中最早的逾期时间（overdue_at）",
+    "Shown to merchants, e.g. C2611-000123": "向商户展示，例如 C2611-000123",
+    "How late it arrived": "延迟到账时长",
+    "The acquirer's RRN / trace number": "收单机构的检索参考号（RRN）/流水号",
+    "Where a held swipe returns": "风控解冻后恢复的状态",
+    "When the money should be in the bank account": "款项应到达银行账户的时间",
+    "expected_by + the channel's grace: late after this": "预计到账时间 + 渠道宽限时间：超过即判定延迟",
+    "expected_by used a year with no holiday data (Mon-Fri fallback)":
+        "计算预计到账时间时该年无节假日数据（按周一至周五计算）",
+    "Pushed by acquirer": "收单机构推送",
+    "Learned by polling": "主动查询获知",
+    "Staff": "客服",
+    "System": "系统",
+    "External id, unique per channel": "外部编号，同一渠道内唯一",
+    "Weekend": "周末",
+    # --- staff actions on a case (settlement/services/cases.py, settlement/staff/views.py)
+    "This case is already resolved.": "该工单已结案。",
+    "You already hold this case.": "该工单已由您处理。",
+    "%(user)s claimed this case first.": "%(user)s 已先接手该工单。",
+    "Cases can only be assigned to staff.": "工单只能分配给客服人员。",
+    "A note needs some text.": "备注内容不能为空。",
+    "Say who was contacted.": "请填写联系对象。",
+    "The follow-up time needs a time zone.": "跟进时间须带时区。",
+    "Only open or in-progress cases can be escalated.": "只有已受理或处理中的工单才能升级。",
+    "Choose an outcome.": "请选择处理结果。",
+    "This incident is already resolved.": "该渠道异常已解除。",
+    "Resolved with its channel incident.": "随渠道异常解除一并结案。",
+    "Channel incident resolved; re-check this swipe.": "渠道异常已解除，请复核这笔交易。",
+    "You claimed this case.": "您已接手该工单。",
+    "Assigned to %(user)s.": "已分配给 %(user)s。",
+    "Note added.": "备注已添加。",
+    "Contact recorded.": "联系记录已保存。",
+    "Follow-up time set.": "跟进时间已设置。",
+    "Case escalated.": "工单已升级。",
+    "Case resolved.": "工单已结案。",
+    "Incident resolved; %(n)s case(s) back in the queue.": "渠道异常已解除，%(n)s 个工单已退回队列。",
+    # --- suggested causes and their evidence (settlement/services/causes.py)
+    "The acquirer reported the swipe held by risk control.": "收单机构反馈该笔交易被风控冻结。",
+    "The bank returned the credit (e.g. wrong settlement account).": "银行退回了入账款项（如结算账户有误）。",
+    "The channel's status polls are failing.": "该渠道的状态查询持续失败。",
+    "The payout amount differs from the sum of its swipes.": "划款金额与所含交易的实收合计不符。",
+    "The settlement window spans a public holiday.": "结算周期内有法定节假日。",
+    "Many swipes of this channel became late at the same time.": "该渠道大量交易同时出现延迟。",
+    "Settled by the acquirer, not yet credited by the bank.": "收单机构已结算，银行尚未入账。",
+    "Cleared, not yet settled by the payment platform.": "已清算，支付平台尚未结算。",
+    "Captured, not yet cleared by the clearing house.": "已刷卡，清算机构尚未清算。",
+    "Nothing known points to a cause yet.": "暂无线索指向具体原因。",
+    "Status when found late: %(s)s": "发现延迟时的状态：%(s)s",
+    "Channel health: %(h)s, %(n)s consecutive failed polls": "渠道状况：%(h)s，状态查询连续失败 %(n)s 次",
+    "Last poll error: %(e)s": "最近一次查询错误：%(e)s",
+    "Holiday in the window: %(day)s %(name)s": "结算周期内的节假日：%(day)s %(name)s",
+    "%(n)s swipes of the channel late in the same window": "该渠道同一时段内有 %(n)s 笔交易延迟",
+    "Payout %(ref)s: amount %(a)s, sum of swipes %(s)s": "划款 %(ref)s：金额 %(a)s，所含交易合计 %(s)s",
+    "Expected arrival used a year with no holiday data (Mon-Fri fallback).":
+        "预计到账时间所在年份暂无节假日数据（按周一至周五工作日计算）。",
+    # --- merchant notifications and emails (settlement/services/notifications.py)
+    "Payment %(amount)s is late": "款项 %(amount)s 延迟到账",
+    "Your card payment %(amount)s (reference %(reference)s) was expected in your bank account by "
+    "%(expected_by)s and has not arrived yet. We are following it up with the acquirer. "
+    "New estimate: %(new_estimate)s. Case reference: %(case)s.":
+        "您的刷卡款项 %(amount)s（参考号 %(reference)s）原预计 %(expected_by)s 前到账，目前尚未到账。"
+        "我们正在与收单机构跟进。新的预计到账时间：%(new_estimate)s。工单号：%(case)s。",
+    "Payment %(amount)s has arrived": "款项 %(amount)s 已到账",
+    "Your card payment %(amount)s (reference %(reference)s) was credited to your bank account at "
+    "%(credited_at)s, %(delay_hours)s hours later than expected. Case %(case)s is closed. "
+    "Sorry for the wait.":
+        "您的刷卡款项 %(amount)s（参考号 %(reference)s）已于 %(credited_at)s 到账，比预计晚了 %(delay_hours)s 小时。"
+        "工单 %(case)s 已关闭。抱歉让您久等了。",
+    "Update on your inquiry %(case)s": "您的咨询 %(case)s 有新进展",
+    # --- staff queue (templates/settlement/staff/queue.html, _queue.html, settlement/staff/forms.py)
+    "Follow-up queue": "跟进队列",
+    "Late payments: follow-up queue": "延迟款项跟进队列",
+    "Queue": "工单队列",
+    "Channel": "渠道",
+    "Any channel": "全部渠道",
+    "Cause": "原因",
+    "Any cause": "全部原因",
+    "Merchant no.": "商户号",
+    "Age (days)": "工单时长（天）",
+    "Any age": "不限",
+    "Unresolved": "未结案",
+    "Filter": "筛选",
+    "at stake": "待到账",
+    "Channel incidents": "渠道异常",
+    "Since": "开始时间",
+    "Cases": "工单数",
+    "At stake": "涉及金额",
+    "Case": "工单",
+    "Merchant": "商户",
+    "SLA due": "SLA 时限",
+    "Assignee": "处理人",
+    "SLA breached": "已超 SLA 时限",
+    "No cases match.": "没有符合条件的工单。",
+    "Previous": "上一页",
+    "Page %(n)s of %(total)s": "第 %(n)s 页，共 %(total)s 页",
+    "late after": "逾期时间",
+    # --- case page (templates/settlement/staff/case.html)
+    "SLA breached: was due %(due)s": "已超 SLA 时限：应于 %(due)s 前处理",
+    "Summary": "概况",
+    "Amount at stake": "涉及金额",
+    "Incident": "渠道异常",
+    "Follow up at": "跟进时间",
+    "arrived %(hours)s h late": "延迟 %(hours)s 小时到账",
+    "Suggested cause": "初步判断原因",
+    "Contact": "联系方式",
+    "Settlement account": "结算账户",
+    "Cycle": "结算周期",
+    "Expected arrival": "预计到账",
+    "after the cut-off": "晚于日切",
+    "Cycle / business date": "结算周期 / 业务日期",
+    "min grace": "分钟宽限",
+    "Skipped days": "顺延日期",
+    "Calendar": "节假日日历",
+    "No holiday data for that year: Monday-Friday assumed.": "该年暂无节假日数据：按周一至周五工作日计算。",
+    "Timeline": "时间线",
+    "Event": "事件",
+    "Source": "来源",
+    "Happened": "发生时间",
+    "Learned": "获知时间",
+    "stale": "过时，未生效",
+    "No events.": "暂无事件。",
+    "History": "处理记录",
+    "system": "系统",
+    "With": "联系对象",
+    "ref.": "编号",
+    "Actions": "操作",
+    "Claim": "接手",
+    "Assign": "分配",
+    "Assign to": "分配给",
+    "Add note": "添加备注",
+    "Record contact": "记录联系",
+    "Who (acquirer / bank, person)": "联系对象（收单机构/银行、联系人）",
+    "When": "联系时间",
+    "What was said": "沟通内容",
+    "Their reference no.": "对方受理编号",
+    "Set follow-up": "设置跟进时间",
+    "Escalate": "升级",
+    "Why": "升级原因",
+    "Resolve": "结案",
+    # --- channel incident page (templates/settlement/staff/incident.html)
+    "Channel incident": "渠道异常",
+    "since": "开始于",
+    "open cases": "个未结工单",
+    "channel health": "渠道状况",
+    "Resolving closes the cases whose money arrived and sends the others back to the queue for a re-check.":
+        "解除后，款项已到账的工单自动结案，其余工单退回队列重新核查。",
+    "Resolve incident": "解除异常",
 }
 ZH_PLURAL = {
     "The %(n)s swipe in this credit": "本次到账包含的 %(n)s 笔交易",
     "%(n)s swipe": "%(n)s 笔",
     "%(n)s unread": "%(n)s 条未读",
     "%(n)s swipe found": "找到 %(n)s 笔交易",
+    # staff queue
+    "%(n)s case": "%(n)s 个工单",
+    "%(n)s swipe at risk (not late yet)": "%(n)s 笔交易有延迟风险（尚未延迟）",
 }
 
 
@@ -241,7 +404,24 @@ def fill(path: str) -> int:
         tail = [ln for ln in lines if ln]
         has_msgstr = any(ln.startswith("msgstr") for ln in tail)
         if text and text in table and has_msgstr and not any(ln.startswith("#~") for ln in tail):
-            keep = [ln for ln in lines if not ln.startswith("msgstr") and ln != "#, fuzzy"]
+            # drop the old msgstr (with any wrapped continuation lines), the previous-msgid
+            # comments and the fuzzy flag: a fuzzy entry is not compiled
+            keep, in_msgstr = [], False
+            for ln in lines:
+                if ln.startswith("msgstr"):
+                    in_msgstr = True
+                elif in_msgstr and ln.startswith('"'):
+                    continue
+                else:
+                    in_msgstr = False
+                    if ln.startswith("#|"):
+                        continue
+                    if ln.startswith("#,"):
+                        flags = [f.strip() for f in ln[2:].split(",") if f.strip() != "fuzzy"]
+                        if flags:
+                            keep.append("#, " + ", ".join(flags))
+                        continue
+                    keep.append(ln)
             keep.append(("msgstr[0] " if plural else "msgstr ") + _quote(table[text]))
             lines = keep
             filled += 1
