@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import IntegrityError, connection
 from django.db import transaction as db_transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from channels.models import Channel
@@ -118,17 +119,21 @@ def _events_apply_once(
         .filter(channel=channel, reference__in=refs)
         .order_by("id")
     }
-    seen = {
-        row["event_id"]: row
-        for row in SettlementEvent.objects.filter(
-            channel=channel, event_id__in=[e.event_id for e in events]
-        ).values("event_id", "fingerprint", "outcome")
-    }
+    known_ids = {t.id for t in txns.values()}
+    # One read for both: the batch's event ids already seen on this channel, and the
+    # known lifecycle events of the locked transactions (the input of the fold).
+    seen: dict[str, str] = {}  # event_id -> fingerprint
     known: dict[int, list[LifecycleEvent]] = defaultdict(list)
-    for txn_id, kind, occurred_at, event_id in SettlementEvent.objects.filter(
-        transaction__in=[t.id for t in txns.values()], type__in=list(LIFECYCLE_EVENT_TYPES)
-    ).values_list("transaction_id", "type", "occurred_at", "event_id"):
-        known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
+    rows = SettlementEvent.objects.filter(
+        Q(channel=channel, event_id__in=[e.event_id for e in events])
+        | Q(transaction__in=[t.id for t in txns.values()], type__in=list(LIFECYCLE_EVENT_TYPES))
+    ).values_list("channel_id", "transaction_id", "type", "occurred_at", "event_id", "fingerprint")
+    wanted_ids = {e.event_id for e in events}
+    for channel_id, txn_id, kind, occurred_at, event_id, fingerprint in rows:
+        if channel_id == channel.id and event_id in wanted_ids:
+            seen[event_id] = fingerprint
+        if kind in LIFECYCLE_EVENT_TYPES and txn_id in known_ids:
+            known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
     payout_refs = {e.payout_reference for e in events if e.payout_reference}
     payouts = (
         {p.reference: p for p in Payout.objects.filter(channel=channel, reference__in=payout_refs)}
@@ -142,7 +147,7 @@ def _events_apply_once(
     for item in events:
         fingerprint = item.fingerprint()
         if item.event_id in seen:
-            if seen[item.event_id]["fingerprint"] == fingerprint:
+            if seen[item.event_id] == fingerprint:
                 results.append(EventResult(item.event_id, item.reference, Outcome.DUPLICATE,
                                            transaction=txns.get(item.reference)))
             else:
@@ -169,7 +174,7 @@ def _events_apply_once(
             txn.payout = payout
         known[txn.id].append(new)
         changed[txn.id] = txn
-        seen[item.event_id] = {"fingerprint": fingerprint, "outcome": verdict.outcome}
+        seen[item.event_id] = fingerprint
         new_rows.append(
             SettlementEvent(
                 channel=channel, transaction=txn, event_id=item.event_id, type=item.type, source=source,
@@ -181,8 +186,9 @@ def _events_apply_once(
         results.append(EventResult(item.event_id, item.reference, verdict.outcome, transaction=txn))
 
     if new_rows:
-        with db_transaction.atomic():  # savepoint: an id race rolls back only this
-            _insert_events(new_rows)
+        # No savepoint: an id race (IntegrityError) rolls back this whole attempt and
+        # events_apply judges the batch again.
+        _insert_events(new_rows)
     if changed:
         for txn in changed.values():
             txn.updated_at = now

@@ -134,6 +134,6 @@ def test_closing_cases_on_arrival_costs_constant_statements(size):
         results = events_apply(channel=merchant.channel, events=events, source="push", now=at)
     assert {r.result for r in results} == {"applied"}
     statements = [q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    # the 5 of events_apply + select cases, close them, their entries, notifications
-    assert len(statements) == 9
+    # the 4 of events_apply + select cases, close them, their entries, notifications
+    assert len(statements) == 8
     assert FollowUpCase.objects.filter(status="resolved", outcome="credited_late").count() == size

@@ -124,9 +124,9 @@ def test_a_batch_costs_a_constant_number_of_queries(merchant, size):
     with CaptureQueriesContext(connection) as queries:
         results = events_apply(channel=merchant.channel, events=events, source="push")
     assert {r.result for r in results} == {"applied"}
-    # savepoints aside: lock, seen ids, known events, insert, update
+    # lock the rows, read seen ids + known events, insert events, update rows
     statements = [q for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 5
+    assert len(statements) == 4
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
