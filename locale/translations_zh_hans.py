@@ -3,6 +3,7 @@ sets these msgstr in locale/zh_Hans/LC_MESSAGES/django.po after `makemessages` (
 not listed here are left as translators wrote them in the .po), then compilemessages."""
 
 ZH = {
+    "Day off in lieu (调休)": "调休",
     # status names: what a shop owner calls each step
     "Captured": "已刷卡",
     "Cleared": "已清算",

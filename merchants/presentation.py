@@ -3,41 +3,20 @@ plain words, in the active language. Pure except for the calendar lookup."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import get_language, gettext, pgettext
+from django.utils.translation import gettext, pgettext
 
+from channels.holiday_names import holiday_name, is_chinese
 from channels.selectors import business_days_for
 from merchants.models import Merchant
 from settlement.arrival import Cycle
 from settlement.lifecycle import FINAL_STATUSES, Status
 from settlement.models import Transaction
 from settlement.services.schedule import arrival_for
-
-# The `holidays` package names China's holidays in English; merchants read Chinese.
-HOLIDAY_NAMES_ZH = {
-    "New Year's Day": "元旦",
-    "Chinese New Year's Eve": "春节",
-    "Chinese New Year (Spring Festival)": "春节",
-    "Spring Festival": "春节",
-    "Tomb-Sweeping Day": "清明节",
-    "Labor Day": "劳动节",
-    "Labour Day": "劳动节",
-    "Dragon Boat Festival": "端午节",
-    "Mid-Autumn Festival": "中秋节",
-    "National Day": "国庆",
-}
-# Group names in English for the sentence "postponed over the ... holiday".
-HOLIDAY_NAMES_EN = {"Chinese New Year's Eve": "Spring Festival", "Chinese New Year (Spring Festival)": "Spring Festival"}
-_OBSERVED = re.compile(r"\s*\((observed|substituted[^)]*)\)\s*$", re.IGNORECASE)
-
-
-def is_chinese() -> bool:
-    return (get_language() or "").lower().startswith("zh")
 
 
 def money(amount: Decimal | int | None) -> str:
@@ -61,16 +40,6 @@ def moment_words(at: datetime) -> str:
     if is_chinese():
         return f"{local.month}月{local.day}日 {local:%H:%M}"
     return f"{local:%H:%M} on {date_format(local.date(), 'j F')}"
-
-
-def holiday_name(raw: str) -> str:
-    """A display name for a calendar entry, or "" for days off that are only 调休 swaps."""
-    base = _OBSERVED.sub("", raw or "").strip()
-    if not base or base.lower().startswith("day off") or "调休" in base:
-        return ""
-    if is_chinese():
-        return HOLIDAY_NAMES_ZH.get(base, base)
-    return HOLIDAY_NAMES_EN.get(base, base)
 
 
 def postponed_reason(skipped: tuple[date, ...], names: dict[date, str]) -> str:

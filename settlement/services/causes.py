@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from channels.business_days import BusinessDays
+from channels.holiday_names import day_off_name
 from settlement.lifecycle import Status
 from settlement.models.cases import Cause
 
@@ -124,14 +125,15 @@ def evidence_describe(evidence: dict) -> list[str]:
         return []
     lines = [str(_RULES.get(evidence.get("rule", ""), evidence.get("rule", "")))]
     if "status" in evidence:
-        lines.append(_("Status when found late: %(s)s") % {"s": evidence["status"]})
+        status = evidence["status"]
+        lines.append(_("Status when found late: %(s)s") % {"s": Status(status).label if status in Status.values else status})
     if "channel_health" in evidence:
         lines.append(_("Channel health: %(h)s, %(n)s consecutive failed polls") % {
             "h": evidence["channel_health"], "n": evidence.get("poll_failures", 0)})
     if evidence.get("last_poll_error"):
         lines.append(_("Last poll error: %(e)s") % {"e": evidence["last_poll_error"]})
     for day, name in evidence.get("holidays", []):
-        lines.append(_("Holiday in the window: %(day)s %(name)s") % {"day": day, "name": name})
+        lines.append(_("Holiday in the window: %(day)s %(name)s") % {"day": day, "name": day_off_name(name, date.fromisoformat(day))})
     if "burst" in evidence:
         lines.append(_("%(n)s swipes of the channel late in the same window") % {"n": evidence["burst"]})
     if "payout" in evidence:

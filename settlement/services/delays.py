@@ -28,9 +28,9 @@ from django.db import connection
 from django.db import transaction as db_transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from channels.business_days import BusinessDays, first_business_day
+from channels.holiday_names import day_off_name
 from channels.models import Channel
 from channels.selectors import business_days_for
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType
@@ -434,7 +434,7 @@ def arrival_explained(txn: Transaction) -> dict:
         "settle_day": arrival.settle_day,
         "expected_by": arrival.expected_by,
         "calendar_incomplete": arrival.calendar_incomplete,
-        "skipped": [(d, days.name_of(d) or (gettext("Weekend") if d.weekday() >= 5 else "")) for d in arrival.skipped],
+        "skipped": [(d, day_off_name(days.name_of(d), d)) for d in arrival.skipped],
         "after_cutoff": arrival.business_date != txn.captured_at.astimezone(ZoneInfo(channel.timezone)).date(),
     }
 
