@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from channels.models import Channel, ChannelSecret
 from merchants.models import Merchant
@@ -41,6 +42,9 @@ def test_load_demo_once_gives_logins_merchants_and_a_spread_of_swipes(tmp_path, 
     assert {"credited", "captured"} <= statuses
     assert Transaction.objects.filter(status__in=["cleared", "settled", "held"]).exists()
     assert (tmp_path / "demo_channels.json").exists()
+    # the stuck (late) swipes are polled only later, so the demo shows open cases first
+    late = Transaction.objects.filter(status__in=["cleared", "settled", "held"], expected_by__lt=timezone.now())
+    assert late.exists() and all(t.next_poll_at > timezone.now() for t in late)
 
 
 def test_seed_calendar_marks_unannounced_years_incomplete():

@@ -18,7 +18,7 @@ from channels.services import channel_create
 from merchants.models import Membership, Merchant, Terminal
 from settlement.arrival import Cycle
 from settlement.lifecycle import EventType
-from settlement.models import SettlementEvent
+from settlement.models import SettlementEvent, Transaction
 from settlement.services.events import EventInput, events_apply
 from settlement.services.transactions import NewTransaction, transaction_create
 
@@ -33,6 +33,7 @@ DEMO_MERCHANTS = [
     ("M100004", "晨光文具 Morning Stationery", 1, Cycle.D0, "9042"),
 ]
 SECRETS_FILE = Path(settings.VAR_DIR) / "demo_channels.json"
+DEMO_STUCK_FOR = timedelta(minutes=20)
 
 
 def demo_loaded() -> bool:
@@ -109,3 +110,7 @@ def _demo_swipes(rng: random.Random, merchant: Merchant, terminal: Terminal, now
         ]
         if events:
             events_apply(channel=channel, events=events, source=SettlementEvent.Source.PUSH, now=now)
+        if stop != "credited" and txn.expected_by <= now:
+            # Stuck: the simulated acquirer is asked about it only after a while, so the
+            # demo shows open late cases first and then their late arrival closing them.
+            Transaction.objects.filter(pk=txn.pk).update(next_poll_at=now + DEMO_STUCK_FOR)
