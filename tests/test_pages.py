@@ -1,16 +1,40 @@
 import pytest
 
-from tests.factories import make_transaction
+from settlement.services.demo import DEMO_CHANNELS
+from tests.factories import ChannelFactory, MerchantFactory, make_transaction
 
 pytestmark = pytest.mark.django_db
 
 
-def test_home_page_says_what_is_running(client, merchant):
-    make_transaction(merchant=merchant)
-    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+def test_the_demo_home_page_says_what_is_running_and_the_logins():
+    demo = MerchantFactory(channel=ChannelFactory(code=DEMO_CHANNELS[0][0]))
+    make_transaction(merchant=demo)
+    response = client_get_en("/")
     assert response.status_code == 200
-    assert b"Demo logins" in response.content
-    assert merchant.channel.code.encode() in response.content
+    assert b"Demo logins" in response.content and b"demo-staff-pass" in response.content
+    assert b"demo-acq" in response.content and b"Captured" in response.content
+
+
+def test_a_real_install_shows_visitors_no_logins_and_nobodys_numbers(merchant):
+    make_transaction(merchant=merchant)
+    response = client_get_en("/")
+    assert response.status_code == 200
+    assert b"Demo logins" not in response.content and b"demo-staff-pass" not in response.content
+    assert merchant.channel.code.encode() not in response.content and b'id="counts"' not in response.content
+    assert b"/accounts/login/" in response.content
+
+
+def test_after_login_staff_go_to_the_queue_and_merchants_to_their_shop(client, staff_user, merchant_user):
+    client.force_login(staff_user)
+    assert client.get("/")["Location"] == "/staff/"
+    client.force_login(merchant_user)
+    assert client.get("/")["Location"] == "/m/"
+
+
+def client_get_en(path: str):
+    from django.test import Client
+
+    return Client().get(path, HTTP_ACCEPT_LANGUAGE="en")
 
 
 def test_admin_is_reachable_for_staff(client, staff_user):
