@@ -187,7 +187,10 @@ def judge(known: list[LifecycleEvent], new: LifecycleEvent) -> Judgement:
             Outcome.REJECTED, old, "invalid_transition",
             f"A {old.status} transaction cannot be {new.type}: only captured or cleared ones can.",
         )
-    state = fold([*known, new])
+    if not known or _sort_key(new) >= max(map(_sort_key, known)):
+        state = step(old, new)  # the usual in-order arrival: the same as folding it last
+    else:
+        state = fold([*known, new])
     if (state.status, state.resume_status) == (old.status, old.resume_status):
         return Judgement(Outcome.STALE, state)
     return Judgement(Outcome.APPLIED, state)
