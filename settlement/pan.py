@@ -21,7 +21,10 @@ def luhn_valid(digits: str) -> bool:
 
 def contains_full_pan(text: str) -> bool:
     for match in _DIGIT_RUN.finditer(text):
-        digits = re.sub(r"[ -]", "", match.group())
+        run = match.group()
+        if len(run) < 13:  # too short to hold 13 digits: most runs (dates, amounts, ids)
+            continue
+        digits = run.replace(" ", "").replace("-", "")
         if 13 <= len(digits) <= 19 and luhn_valid(digits):
             return True
     return False
