@@ -175,7 +175,7 @@ ZH = {
     "What happened": "交易进度",
     "Next": "下一步",
     "Ask about this payment": "咨询这笔交易",
-    "Case %(ref)s is open (%(status)s): our staff are following it up.": "工单 %(ref)s（%(status)s）：客服正在跟进。",
+    "Case %(ref)s (%(status)s): our staff are following it up.": "工单 %(ref)s（%(status)s）：客服正在跟进。",
     "See progress": "查看进度",
     "e.g. This money has not arrived yet.": "例如：这笔钱还没到账。",
     "Search": "查询",
