@@ -35,6 +35,7 @@ SWIPES = 1000
 BATCH = 400  # new events per request, plus OVERLAP events of the previous request again
 OVERLAP = 40
 KILLS = 3
+MAX_KILLS = 6  # extra kills, only while none has yet cost a batch its answer
 WEB_PORTS = range(9650, 9700)
 
 
@@ -174,13 +175,19 @@ def test_kill_9_of_a_web_worker_mid_batch_loses_no_acknowledged_event_and_stores
     typical = durations[len(durations) // 2]
     kills = []
     rng = random.Random(7)
-    while len(kills) < KILLS and thread.is_alive():
+    def lost_an_answer() -> bool:
+        return bool(set(kills) & {e["batch"] for e in log if e["code"] != 200})
+
+    # A kill can land just after the answer left the worker (a batch takes ~50 ms), so
+    # kill early in the request, and kill again (up to MAX_KILLS) until one has cost a
+    # batch its answer: otherwise this test would pass or fail by timing alone.
+    while (len(kills) < KILLS or not lost_an_answer()) and len(kills) < MAX_KILLS and thread.is_alive():
         busy = wait_for(lambda: (thread.is_alive() and in_flight["batch"] is not None
                                  and in_flight["attempt"] == 1 and dict(in_flight)) or not thread.is_alive(),
                         timeout=60, interval=0.005, message="a request in flight")
         if busy is True:
             break
-        time.sleep(rng.uniform(0.2, 0.8) * typical)
+        time.sleep(rng.uniform(0.05, 0.4) * typical)
         with lock:
             same = in_flight["batch"] == busy["batch"] and in_flight["since"] == busy["since"]
         if not same:
@@ -193,7 +200,7 @@ def test_kill_9_of_a_web_worker_mid_batch_loses_no_acknowledged_event_and_stores
 
     # then
     assert not problems, problems
-    assert len(kills) == KILLS, f"only {len(kills)} kills landed during a request"
+    assert len(kills) >= KILLS, f"only {len(kills)} kills landed during a request"
     unanswered = {e["batch"] for e in log if e["code"] != 200}
     # A kill can land just after the answer left the worker; most cost their batch the answer.
     assert set(kills) & unanswered, (kills, log)
