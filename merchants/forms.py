@@ -54,16 +54,7 @@ class SwipeSearchForm(forms.Form):
         return parse_amount(self.cleaned_data["amount"])
 
     def query(self) -> SwipeQuery:
-        data = self.cleaned_data
-        return SwipeQuery(
-            reference=data.get("reference") or "",
-            amount=data.get("amount"),
-            last4=data.get("last4") or "",
-            terminal_id=data.get("terminal"),
-            status=data.get("status") or "",
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )
+        return SwipeQuery.from_cleaned(self.cleaned_data)
 
 
 class ExportForm(forms.Form):

@@ -181,6 +181,19 @@ class SwipeQuery:
     def empty(self) -> bool:
         return self == SwipeQuery()
 
+    @classmethod
+    def from_cleaned(cls, data: dict) -> SwipeQuery:
+        """From a validated form's or serializer's data (same field names, terminal = id)."""
+        return cls(
+            reference=(data.get("reference") or "").strip(),
+            amount=data.get("amount"),
+            last4=data.get("last4") or "",
+            terminal_id=data.get("terminal"),
+            status=data.get("status") or "",
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+
 
 def local_day_bounds(merchant: Merchant, day: date) -> tuple[datetime, datetime]:
     tz = ZoneInfo(merchant.timezone)

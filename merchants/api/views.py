@@ -62,15 +62,7 @@ class TransactionListView(APIView):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         merchant = merchant_of(request, data.get("merchant"))
-        query = selectors.SwipeQuery(
-            reference=(data.get("reference") or "").strip(),
-            amount=data.get("amount"),
-            last4=data.get("last4") or "",
-            terminal_id=data.get("terminal"),
-            status=data.get("status") or "",
-            date_from=data.get("date_from"),
-            date_to=data.get("date_to"),
-        )
+        query = selectors.SwipeQuery.from_cleaned(data)
         return _paginate(self, request, selectors.swipes_find(merchant, query), s.TransactionOut)
 
 
