@@ -1,4 +1,5 @@
 import time
+from datetime import date
 
 from channels.business_days import BusinessDays
 from channels.models import BusinessCalendar, CalendarDay, CalendarYear
@@ -30,3 +31,15 @@ def clear_calendar_cache() -> None:
 
 def calendar_by_code(code: str) -> BusinessCalendar | None:
     return BusinessCalendar.objects.filter(code=code).first()
+
+
+def calendars_missing_next_year(*, today: date) -> list[BusinessCalendar]:
+    """Calendars of channels whose next year is not marked complete, from 1 November
+    on (when China's State Council usually publishes the schedule); empty before that.
+    Used by the staff banner and /healthz (`calendar_next_year`)."""
+    if today.month < 11:
+        return []
+    done = CalendarYear.objects.filter(year=today.year + 1, complete=True).values("calendar_id")
+    return list(
+        BusinessCalendar.objects.filter(channels__isnull=False).exclude(id__in=done).distinct().order_by("code")
+    )
