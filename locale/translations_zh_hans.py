@@ -373,6 +373,23 @@ ZH_PLURAL = {
 }
 
 
+def _merge_topic_tables() -> None:
+    """Each topic keeps its own `locale/zh_hans_<topic>.py` (ZH, optional ZH_PLURAL), so
+    parallel work on different topics never edits the same dict."""
+    import importlib.util
+    import pathlib
+
+    for path in sorted(pathlib.Path(__file__).parent.glob("zh_hans_*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        ZH.update(getattr(module, "ZH", {}))
+        ZH_PLURAL.update(getattr(module, "ZH_PLURAL", {}))
+
+
+_merge_topic_tables()
+
+
 def _unquote(line: str) -> str:
     body = line[line.index('"') + 1 : line.rindex('"')]
     return body.encode("latin-1", "backslashreplace").decode("unicode_escape").encode("latin-1").decode("utf-8") if "\\" in body else body
