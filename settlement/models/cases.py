@@ -60,6 +60,7 @@ class FollowUpCase(models.Model):
         DETECTED = "detected", _("Found late by the system")
         INQUIRY = "inquiry", _("Merchant inquiry")
         STAFF = "staff", _("Opened by staff")
+        SYSTEM = "system", _("Raised by a data check")
 
     class Outcome(models.TextChoices):
         CREDITED_LATE = "credited_late", _("Credited late")
@@ -146,6 +147,7 @@ class CaseEntry(models.Model):
         STAFF_REPLY = "staff_reply", _("Reply to merchant")
         RESOLVED = "resolved", _("Resolved")
         REOPENED = "reopened", _("Reopened")
+        DATA_ERROR = "data_error", _("Contradicting data received")
 
     # Indexed by caseentry_case_created (case first), so no separate FK index.
     case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)

@@ -174,7 +174,7 @@ class SettlementEvent(models.Model):
     event_id = models.CharField(max_length=100, help_text=_("External id, unique per channel"))
     type = models.CharField(max_length=10, choices=EventType.choices)
     source = models.CharField(max_length=6, choices=Source.choices)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.APPLIED)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.APPLIED)
     from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     occurred_at = models.DateTimeField()
@@ -190,7 +190,10 @@ class SettlementEvent(models.Model):
             # Exactly-once: each (channel, event_id) is inserted once (ON CONFLICT).
             models.UniqueConstraint(fields=["channel", "event_id"], name="event_unique_per_channel"),
             models.CheckConstraint(condition=Q(type__in=list(EventType.values)), name="event_type_valid"),
-            models.CheckConstraint(condition=Q(outcome__in=["applied", "stale"]), name="event_outcome_stored"),
+            # contradicts_final: stored for the record, never applied (final is final).
+            models.CheckConstraint(
+                condition=Q(outcome__in=["applied", "stale", "contradicts_final"]), name="event_outcome_stored"
+            ),
             models.CheckConstraint(condition=Q(source__in=["push", "poll", "staff", "system"]), name="event_source_valid"),
         ]
         indexes = [

@@ -4,6 +4,11 @@ A batch costs a constant number of SQL statements: lock the batch's transactions
 (SELECT ... FOR UPDATE, in id order so two batches cannot deadlock), read their known
 events and the already-seen event ids, judge every event in Python with the pure
 lifecycle fold, then one INSERT for the event rows and one UPDATE for the rows.
+Final is final: an event that would move a final swipe elsewhere is judged
+`contradicts_final` by the same fold, stored (outcome contradicts_final, from = to = the
+final status, per-item code `transaction_final`), never folded again, and opens or joins
+the swipe's data-error case (settlement.services.data_errors; no statement otherwise).
+Staff are told at the form instead: their contradicting entries are refused, not stored.
 Holding the row locks makes a duplicate of the same event wait and then see the first
 one; the unique (channel, event_id) constraint catches the rest (same id reused for
 another reference), in which case the whole batch is re-judged once more.
@@ -32,6 +37,7 @@ from settlement.lifecycle import (
     judge,
 )
 from settlement.models import Payout, SettlementEvent, Transaction
+from settlement.services.data_errors import Contradiction, data_errors_record, event_facts
 from settlement.services.delays import delays_on_final
 
 log = logging.getLogger(__name__)
@@ -69,7 +75,7 @@ class EventInput:
 class EventResult:
     event_id: str
     reference: str
-    result: str  # applied / stale / duplicate / rejected
+    result: str  # applied / stale / duplicate / rejected / contradicts_final
     code: str = ""
     message: str = ""
     transaction: Transaction | None = None
@@ -127,12 +133,13 @@ def _events_apply_once(
     rows = SettlementEvent.objects.filter(
         Q(channel=channel, event_id__in=[e.event_id for e in events])
         | Q(transaction__in=[t.id for t in txns.values()], type__in=list(LIFECYCLE_EVENT_TYPES))
-    ).values_list("channel_id", "transaction_id", "type", "occurred_at", "event_id", "fingerprint")
+    ).values_list("channel_id", "transaction_id", "type", "occurred_at", "event_id", "fingerprint", "outcome")
     wanted_ids = {e.event_id for e in events}
-    for channel_id, txn_id, kind, occurred_at, event_id, fingerprint in rows:
+    for channel_id, txn_id, kind, occurred_at, event_id, fingerprint, outcome in rows:
         if channel_id == channel.id and event_id in wanted_ids:
             seen[event_id] = fingerprint
-        if kind in LIFECYCLE_EVENT_TYPES and txn_id in known_ids:
+        # A contradicting event was never applied: it is no input of the fold.
+        if kind in LIFECYCLE_EVENT_TYPES and txn_id in known_ids and outcome != Outcome.CONTRADICTS_FINAL:
             known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
     payout_refs = {e.payout_reference for e in events if e.payout_reference}
     payouts = (
@@ -144,6 +151,7 @@ def _events_apply_once(
     results: list[EventResult] = []
     new_rows: list[tuple] = []  # values in _EVENT_COLUMNS order
     changed: dict[int, Transaction] = {}
+    contradictions: list[Contradiction] = []
     for item in events:
         fingerprint = item.fingerprint()
         if item.event_id in seen:
@@ -164,8 +172,24 @@ def _events_apply_once(
             continue
         new = LifecycleEvent(item.type, item.occurred_at, item.event_id)
         verdict = judge(known[txn.id], new)
-        if verdict.outcome == Outcome.REJECTED:
+        if verdict.outcome == Outcome.REJECTED or (
+            verdict.outcome == Outcome.CONTRADICTS_FINAL and source == SettlementEvent.Source.STAFF
+        ):
             results.append(_reject(item, verdict.code, verdict.message))
+            continue
+        if verdict.outcome == Outcome.CONTRADICTS_FINAL:
+            seen[item.event_id] = fingerprint
+            new_rows.append((
+                channel.id, txn.id, item.event_id, item.type, source, verdict.outcome, txn.status, txn.status,
+                item.occurred_at, now, item.payout_reference, item.reason[:300], item.payload, fingerprint,
+            ))
+            contradictions.append(Contradiction(
+                transaction=txn, final=_final_event(known[txn.id], verdict),
+                contradicting=event_facts(event_id=item.event_id, type=item.type, occurred_at=item.occurred_at,
+                                          source=source, received_at=now.isoformat()),
+            ))
+            results.append(EventResult(item.event_id, item.reference, verdict.outcome, verdict.code,
+                                       verdict.message, transaction=txn))
             continue
         from_status = txn.status
         _set_state(txn, verdict)
@@ -191,7 +215,18 @@ def _events_apply_once(
         _update_state(list(changed.values()))
         # Flagged swipes that became final close their cases (no statements otherwise).
         delays_on_final(txns=list(changed.values()), now=now)
+    if contradictions:
+        data_errors_record(channel=channel, contradictions=contradictions, now=now)
     return results
+
+
+def _final_event(known: list[LifecycleEvent], verdict: Judgement) -> dict:
+    """The stored event that made the swipe final (the evidence's other side)."""
+    state = verdict.state
+    for event in known:
+        if event.type == state.progress and event.occurred_at == state.final_at:
+            return event_facts(event_id=event.key, type=event.type, occurred_at=event.occurred_at)
+    return {"event_id": "", "type": state.progress, "occurred_at": state.final_at.isoformat() if state.final_at else ""}
 
 
 _STATE_FIELDS = [

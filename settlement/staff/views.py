@@ -19,6 +19,7 @@ from settlement.models import ChannelIncident, FollowUpCase
 from settlement.models.cases import Cause
 from settlement.services import cases as case_services
 from settlement.services.causes import evidence_describe
+from settlement.services.data_errors import data_error_sides
 from settlement.services.delays import arrival_explained
 from settlement.staff import forms
 from settlement.staff.selectors import (
@@ -101,6 +102,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         "events": case_timeline(case),
         "entries": case.entries.select_related("author"),
         "arrival": arrival_explained(case.transaction) if case.transaction else None,
+        "data_error": data_error_sides(case),
         "evidence": evidence_describe(case.cause_evidence),
         "breached": case.status != FollowUpCase.Status.RESOLVED and case.sla_due_at < now,
         "now": now,

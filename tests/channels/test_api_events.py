@@ -144,3 +144,12 @@ def test_out_of_order_pushes_end_in_the_in_order_state(client, channel, data):
     txn = Transaction.objects.get(channel=channel, reference=reference)
     assert txn.status == in_order_status(events)
     assert txn.events.count() == 1 + len(events)
+
+
+def test_an_event_contradicting_a_final_status_is_stored_and_answered_with_its_code(acquirer, txn):
+    now = timezone.now()
+    results(acquirer.post("events", {"events": [event("c1", kind="credited", occurred_at=now - timedelta(minutes=5))]}))
+    [answer] = results(acquirer.post("events", {"events": [event("r1", kind="reversed", occurred_at=now)]}))
+    assert (answer["result"], answer["status"], answer["error"]["code"]) == ("contradicts_final", "credited",
+                                                                             "transaction_final")
+    assert SettlementEvent.objects.get(event_id="r1").outcome == "contradicts_final"
