@@ -76,6 +76,11 @@ class EventType(models.TextChoices):
     DELAYED = "delayed", _("Found late")
 
 
+# Event ids the system writes itself, refused from acquirers (push and poll): captured
+# (services.transactions), found late (services.delays), recorded by staff
+# (services.staff_events), deadline moved (rescheduled).
+RESERVED_EVENT_ID_PREFIXES = ("captured:", "delayed:", "staff:", "rescheduled:")
+
 # What acquirers may push or we may learn by polling.
 LIFECYCLE_EVENT_TYPES = frozenset(
     {

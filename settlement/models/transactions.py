@@ -99,6 +99,10 @@ class Transaction(models.Model):
     at_risk_since = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
+    poll_apply_failures = models.PositiveIntegerField(
+        default=0, db_default=0, help_text=_("Poll answers that failed to apply, in a row")
+    )
+    """At POLL_MAX_APPLY_FAILURES the row stops being polled (settlement.services.polling)."""
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -134,6 +138,8 @@ class Transaction(models.Model):
                 name="txn_next_poll_due",
                 condition=Q(status__in=_NON_FINAL, next_poll_at__isnull=False),
             ),
+            # The staff banner counts rows whose poll answers keep failing (rare: tiny index).
+            models.Index(fields=["channel"], name="txn_poll_apply_failing", condition=Q(poll_apply_failures__gt=0)),
             # Merchant dashboard: a merchant's swipes, newest first.
             models.Index(fields=["merchant", "-captured_at"], name="txn_merchant_captured"),
             # Merchant "find a swipe" (merchants.selectors.swipes_find): the reference

@@ -31,6 +31,7 @@ from channels.models import Channel
 from settlement.lifecycle import (
     FINAL_STATUSES,
     LIFECYCLE_EVENT_TYPES,
+    RESERVED_EVENT_ID_PREFIXES,
     Judgement,
     LifecycleEvent,
     Outcome,
@@ -148,11 +149,16 @@ def _events_apply_once(
         else {}
     )
 
+    outside = source in (SettlementEvent.Source.PUSH, SettlementEvent.Source.POLL)
     results: list[EventResult] = []
     new_rows: list[tuple] = []  # values in _EVENT_COLUMNS order
     changed: dict[int, Transaction] = {}
     contradictions: list[Contradiction] = []
     for item in events:
+        if outside and item.event_id.startswith(RESERVED_EVENT_ID_PREFIXES):
+            # Checked by the item rules already; here too, so no caller can pre-empt our ids.
+            results.append(_reject(item, "reserved_event_id", "This event id prefix is reserved for the system."))
+            continue
         fingerprint = item.fingerprint()
         if item.event_id in seen:
             if seen[item.event_id] == fingerprint:

@@ -29,6 +29,7 @@ from settlement.staff.selectors import (
     case_queue,
     case_timeline,
     open_incidents,
+    poll_apply_problems,
     queue_totals,
 )
 
@@ -69,6 +70,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "at_risk": at_risk,
         "at_risk_rows": at_risk_rows,
+        "poll_problems": poll_apply_problems() if not request.htmx else [],
         "form": form,
         "filters": filters,
         "page": page,
