@@ -148,6 +148,7 @@ class CaseEntry(models.Model):
         RESOLVED = "resolved", _("Resolved")
         REOPENED = "reopened", _("Reopened")
         DATA_ERROR = "data_error", _("Contradicting data received")
+        STATUS_RECORDED = "status_recorded", _("Status recorded by staff")
 
     # Indexed by caseentry_case_created (case first), so no separate FK index.
     case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right, Round
@@ -190,6 +191,11 @@ class SettlementEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     # sha256 of the canonical body: same id + same fingerprint = duplicate, else conflict.
     fingerprint = models.CharField(max_length=64, blank=True)
+    # Source "staff": who recorded it (their evidence is in payload). No index: nothing
+    # looks events up by user, and each index slows the event insert.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [

@@ -74,7 +74,8 @@ def case_detail(case_id: int) -> FollowUpCase:
 def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
     if not case.transaction_id:
         return []
-    return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).order_by("occurred_at", "id"))
+    return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).select_related("recorded_by")
+                .order_by("occurred_at", "id"))
 
 
 def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
