@@ -60,6 +60,7 @@ class FollowUpCase(models.Model):
         DETECTED = "detected", _("Found late by the system")
         INQUIRY = "inquiry", _("Merchant inquiry")
         STAFF = "staff", _("Opened by staff")
+        SYSTEM = "system", _("Raised by a data check")
 
     class Outcome(models.TextChoices):
         CREDITED_LATE = "credited_late", _("Credited late")
@@ -112,6 +113,12 @@ class FollowUpCase(models.Model):
                 fields=["transaction"],
                 condition=Q(transaction__isnull=False) & ~Q(status="resolved"),
                 name="case_one_open_per_txn",
+            ),
+            # The payout door opens (or joins) one data-error case per payout discrepancy.
+            models.UniqueConstraint(
+                fields=["payout"],
+                condition=Q(payout__isnull=False, transaction__isnull=True, cause="data_error") & ~Q(status="resolved"),
+                name="case_one_open_data_error_per_payout",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "claimed", "escalated", "resolved"]), name="case_status_valid"
