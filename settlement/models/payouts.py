@@ -108,3 +108,8 @@ class PayoutDiscrepancy(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def magnitude(self):
+        """The difference without its sign, for sentences that say "more" or "less"."""
+        return abs(self.difference)
