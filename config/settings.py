@@ -263,7 +263,6 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "UpsertResultEnum": ["created", "updated"],
     "TransactionResultEnum": ["created", "duplicate", "rejected"],
     "EventResultEnum": ["applied", "duplicate", "stale", "rejected"],
-    "PayoutOutcomeEnum": ["applied", "stale", "unchanged"],
     "SettlementLineResultEnum": ["matched", "mismatch", "unknown", "rejected"],
 })
 SPECTACULAR_SETTINGS.setdefault("TAGS", []).append(

@@ -206,7 +206,7 @@ class PayoutOutputSerializer(serializers.Serializer):
     discrepancy_found_at = serializers.DateTimeField(
         allow_null=True, help_text="When the stored discrepancy of this payout was found; null when it adds up."
     )
-    outcome = serializers.ChoiceField(
+    status_outcome = serializers.ChoiceField(
         choices=["applied", "stale", "unchanged"],
         help_text="What the reported status did: applied, stale (older or backwards: stored, changed nothing), "
                   "unchanged (the status it already had).",

@@ -256,7 +256,7 @@ class PayoutsView(AcquirerView):
             "transaction_count": result.transaction_count, "net_total": str(result.net_total),
             "discrepancy": str(result.discrepancy), "discrepancy_flagged": bool(result.discrepancy),
             "discrepancy_found_at": found.found_at.astimezone(tz) if (found := result.stored_discrepancy) else None,
-            "outcome": result.outcome, "rejected": result.rejected,
+            "status_outcome": result.outcome, "rejected": result.rejected,
         })
         return Response(out.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

@@ -114,7 +114,7 @@ def test_a_retried_sent_after_credited_is_stale_and_credited_at_is_kept(acquirer
     # when the acquirer's retry of the first post arrives
     retry = acquirer.post("payouts", payout())
     # then it is stored as stale and changes nothing
-    assert retry.status_code == 200 and retry.json()["outcome"] == "stale"
+    assert retry.status_code == 200 and retry.json()["status_outcome"] == "stale"
     assert retry.json()["status"] == "credited" and retry.json()["credited_at"] == "2026-11-21T15:00:00+08:00"
     stored = Payout.objects.get()
     assert stored.status == "credited" and stored.credited_at.isoformat() == "2026-11-21T07:00:00+00:00"
@@ -125,9 +125,9 @@ def test_a_retried_sent_after_credited_is_stale_and_credited_at_is_kept(acquirer
 def test_a_late_older_status_is_stale(acquirer, swipes):
     acquirer.post("payouts", payout(status="returned", occurred_at="2026-11-21T12:00:00+08:00"))
     late = acquirer.post("payouts", payout(status="pending", occurred_at="2026-11-21T08:00:00+08:00")).json()
-    assert (late["outcome"], late["status"]) == ("stale", "returned")
+    assert (late["status_outcome"], late["status"]) == ("stale", "returned")
     again = acquirer.post("payouts", payout(status="sent", sent_at="2026-11-22T09:00:00+08:00")).json()
-    assert (again["outcome"], again["status"]) == ("applied", "sent")  # sent again after the return
+    assert (again["status_outcome"], again["status"]) == ("applied", "sent")  # sent again after the return
     assert again["sent_at"] == "2026-11-22T09:00:00+08:00"
 
 
