@@ -251,3 +251,14 @@ def test_any_order_of_payout_posts_and_swipe_credits_never_goes_backwards(mercha
     if payout is not None and payout.status in ("pending", "sent"):
         linked = Transaction.objects.filter(payout=payout)
         assert not linked.exists() or linked.exclude(status=Status.CREDITED).exists()
+
+
+def test_staff_find_the_data_error_case_of_a_discrepancy(client, merchant):
+    txn = make_transaction(merchant=merchant)
+    post(merchant, "PO-OFF", refs=[txn.reference], amount=str(txn.net + Decimal("0.01")))
+    case = FollowUpCase.objects.get(payout__reference="PO-OFF")
+    client.force_login(UserFactory(username="agent", is_staff=True))
+    queue = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert case.reference in queue
+    page = client.get(f"/staff/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "PO-OFF" in page and "The payout amount differs from the sum of its swipes." in page
