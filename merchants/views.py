@@ -208,6 +208,9 @@ def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
         "total_fee": total_fee,
         "total_net": total_net,
         "residual": payout.amount - total_net,
+        # The stored fact (the payout door found and keeps it), explained in plain words.
+        "discrepancy": selectors.payout_open_discrepancy(payout),
+        "credited_by_swipes": selectors.payout_credited_by_swipes(payout),
         "cases": list(selectors.cases_of(merchant).filter(payout=payout)),
         "form": InquiryForm(),
     }

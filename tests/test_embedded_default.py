@@ -30,3 +30,11 @@ def test_demo_loads_on_sqlite(tmp_path):
     with sqlite3.connect(tmp_path / "db.sqlite3") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert (tmp_path / "var" / "demo_channels.json").exists()
+    # The payout door on SQLite too: demo credits whose swipes all arrived are credited by
+    # the credited-by-swipes rule, and the demo's one credit that does not add up is stored.
+    out = manage("shell", "-c", "from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent;"
+                 "print(Payout.objects.filter(status='credited').count(),"
+                 " PayoutEvent.objects.filter(rule='credited_by_swipes').count(),"
+                 " PayoutDiscrepancy.objects.filter(resolved_at=None).count())")
+    credited, by_rule, discrepancies = map(int, out.split()[-3:])
+    assert credited > 0 and by_rule == credited and discrepancies == 1

@@ -175,11 +175,18 @@ class PayoutInputSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, coerce_to_string=True)
     currency = serializers.ChoiceField(choices=["CNY"], required=False, default="CNY")
     transaction_references = serializers.ListField(
-        child=serializers.CharField(max_length=64), max_length=1000, required=False, default=list
+        child=serializers.CharField(max_length=64), max_length=1000, required=False,
+        help_text="The whole set of swipes this payout covers: a swipe a later post leaves out is unlinked. "
+                  "Omit it to leave the set as it is.",
     )
     status = serializers.ChoiceField(choices=Payout.Status.choices)
     sent_at = AwareDateTimeField(required=False, allow_null=True, default=None)
     credited_at = AwareDateTimeField(required=False, allow_null=True, default=None)
+    occurred_at = AwareDateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="When the reported status happened (default: credited_at or sent_at for those, else now). "
+                  "A status older than the payout's current one is stale.",
+    )
 
 
 class PayoutRejectionSerializer(serializers.Serializer):
@@ -201,6 +208,14 @@ class PayoutOutputSerializer(serializers.Serializer):
     net_total = serializers.CharField(help_text="Sum of the net amounts of the covered transactions.")
     discrepancy = serializers.CharField(help_text="amount - net_total; anything but 0.00 is a discrepancy.")
     discrepancy_flagged = serializers.BooleanField()
+    discrepancy_found_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the stored discrepancy of this payout was found; null when it adds up."
+    )
+    status_outcome = serializers.ChoiceField(
+        choices=["applied", "stale", "unchanged"],
+        help_text="What the reported status did: applied, stale (older or backwards: stored, changed nothing), "
+                  "unchanged (the status it already had).",
+    )
     rejected = PayoutRejectionSerializer(many=True, help_text="transaction_references that could not be linked.")
 
 

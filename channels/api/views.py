@@ -226,7 +226,7 @@ class PayoutsView(AcquirerView):
         request=s.PayoutInputSerializer,
         responses={200: s.PayoutOutputSerializer, 201: s.PayoutOutputSerializer,
                    422: OpenApiResponse(s.ErrorEnvelopeSerializer,
-                                        description="`unknown_merchant`, `payout_merchant_mismatch`."),
+                                        description="`unknown_merchant`, `payout_merchant_mismatch`, `occurred_in_future`."),
                    **_ERRORS},
         summary="Create or update a payout (合并到账) and link the transactions it covers",
     )
@@ -238,8 +238,11 @@ class PayoutsView(AcquirerView):
         try:
             result = payout_upsert(channel=self.channel, data=PayoutInput(
                 reference=data["payout_reference"], merchant_no=data["merchant_no"], amount=data["amount"],
-                status=data["status"], transaction_references=tuple(data["transaction_references"]),
+                status=data["status"],
+                transaction_references=tuple(data["transaction_references"]) if "transaction_references" in data
+                else None,
                 sent_at=data["sent_at"], credited_at=data["credited_at"], currency=data["currency"],
+                occurred_at=data["occurred_at"],
             ))
         except PayoutError as exc:
             raise ApiError(exc.code, exc.message, status.HTTP_422_UNPROCESSABLE_ENTITY) from None
@@ -252,7 +255,8 @@ class PayoutsView(AcquirerView):
             "credited_at": payout.credited_at.astimezone(tz) if payout.credited_at else None,
             "transaction_count": result.transaction_count, "net_total": str(result.net_total),
             "discrepancy": str(result.discrepancy), "discrepancy_flagged": bool(result.discrepancy),
-            "rejected": result.rejected,
+            "discrepancy_found_at": found.found_at.astimezone(tz) if (found := result.stored_discrepancy) else None,
+            "status_outcome": result.outcome, "rejected": result.rejected,
         })
         return Response(out.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

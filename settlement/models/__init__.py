@@ -1,4 +1,5 @@
 from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
+from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
 __all__ = [
@@ -8,6 +9,8 @@ __all__ = [
     "FollowUpCase",
     "Notification",
     "Payout",
+    "PayoutDiscrepancy",
+    "PayoutEvent",
     "SettlementEvent",
     "Transaction",
 ]

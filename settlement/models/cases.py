@@ -114,6 +114,12 @@ class FollowUpCase(models.Model):
                 condition=Q(transaction__isnull=False) & ~Q(status="resolved"),
                 name="case_one_open_per_txn",
             ),
+            # The payout door opens (or joins) one data-error case per payout discrepancy.
+            models.UniqueConstraint(
+                fields=["payout"],
+                condition=Q(payout__isnull=False, transaction__isnull=True, cause="data_error") & ~Q(status="resolved"),
+                name="case_one_open_data_error_per_payout",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "claimed", "escalated", "resolved"]), name="case_status_valid"
             ),

@@ -5,6 +5,7 @@ from django.db.models.functions import Right, Round
 from django.utils.translation import gettext_lazy as _
 
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType, Outcome, Status
+from settlement.payout_lifecycle import PayoutStatus
 
 _NON_FINAL = sorted(NON_FINAL_STATUSES)
 # A masked card: up to the first 6 digits, at least 3 mask characters, up to the last 4.
@@ -13,13 +14,11 @@ MASKED_PAN_REGEX = r"^[0-9]{0,6}[*xX]{3,}[0-9]{0,4}$"
 
 class Payout(models.Model):
     """One bank credit covering many transactions (合并到账). Its amount must equal the
-    sum of its transactions' net amounts, or it is a discrepancy."""
+    sum of its transactions' net amounts, or it is a discrepancy (PayoutDiscrepancy).
+    Written only by settlement.services.payouts (the payout door), every change with
+    its PayoutEvent row."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent to bank")
-        CREDITED = "credited", _("Credited")
-        RETURNED = "returned", _("Returned by bank")
+    Status = PayoutStatus
 
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="payouts")
     reference = models.CharField(max_length=64)
@@ -29,12 +28,20 @@ class Payout(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     sent_at = models.DateTimeField(null=True, blank=True)
     credited_at = models.DateTimeField(null=True, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    """When the current status happened (the acquirer's time): an older one arriving later is stale."""
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["channel", "reference"], name="payout_unique_reference"),
+            # A retried "sent" after "credited" once left credited_at on a sent payout.
+            models.CheckConstraint(
+                condition=Q(status=PayoutStatus.CREDITED, credited_at__isnull=False)
+                | (~Q(status=PayoutStatus.CREDITED) & Q(credited_at__isnull=True)),
+                name="payout_credited_at_iff_credited",
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_nonneg"),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "sent", "credited", "returned"]), name="payout_status_valid"
@@ -96,6 +103,10 @@ class Transaction(models.Model):
     credited_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
     payout = models.ForeignKey(Payout, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions")
+    # db_default: raw inserts (ingest, benches, tests) that do not name the column still work.
+    pending_payout_reference = models.CharField(
+        max_length=64, blank=True, default="", db_default="", help_text=_("A payout an event named before we had it: linked when it arrives")
+    )
     delayed_since = models.DateTimeField(null=True, blank=True)
     at_risk_since = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
@@ -147,6 +158,12 @@ class Transaction(models.Model):
             # printed on the slip, an amount, or a card's last 4 digits, within one merchant.
             models.Index(fields=["merchant", "reference"], name="txn_merchant_reference"),
             models.Index(fields=["merchant", "amount", "-captured_at"], name="txn_merchant_amount"),
+            # The payout door links the swipes waiting for a payout when it arrives.
+            models.Index(
+                fields=["channel", "pending_payout_reference"],
+                name="txn_pending_payout",
+                condition=~Q(pending_payout_reference=""),
+            ),
             models.Index(F("merchant"), Right("masked_pan", 4), F("captured_at").desc(), name="txn_merchant_last4"),
             # "At risk" early warning: non-final, not late yet, by deadline.
             models.Index(

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db import transaction as db_transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from channels.business_days import BusinessDays, first_business_day
@@ -38,7 +38,7 @@ from settlement.models import (
     CaseEntry,
     ChannelIncident,
     FollowUpCase,
-    Payout,
+    PayoutDiscrepancy,
     SettlementEvent,
     Transaction,
 )
@@ -208,9 +208,10 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         return report
     channels = {c.id: c for c in Channel.objects.filter(id__in={r.channel_id for r in rows})}
     payout_ids = {r.payout_id for r in rows if r.payout_id}
+    # The payout door stores discrepancies; the scan reads them, it never recomputes one.
     payouts = (
-        {p["id"]: p for p in Payout.objects.filter(id__in=payout_ids)
-         .annotate(net_sum=Sum("transactions__net")).values("id", "reference", "amount", "net_sum")}
+        {d["payout_id"]: d for d in PayoutDiscrepancy.objects.filter(payout_id__in=payout_ids, resolved_at__isnull=True)
+         .values("payout_id", "payout__reference", "amount", "expected", "difference")}
         if payout_ids else {}
     )
 
@@ -253,9 +254,10 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
             holidays=holidays_in_window(days, business_date=r.business_date, expected_by=r.expected_by, tz=tz),
             burst=per_channel[r.channel_id] + recent.get(r.channel_id, 0),
             burst_threshold=threshold,
-            payout_reference=payout["reference"] if payout else "",
+            payout_reference=payout["payout__reference"] if payout else "",
             payout_amount=payout["amount"] if payout else None,
-            payout_net_sum=payout["net_sum"] if payout else None,
+            payout_net_sum=payout["expected"] if payout else None,
+            payout_discrepancy=payout["difference"] if payout else None,
             calendar_incomplete=r.calendar_incomplete,
             outage_failures=settings.DELAYS_POLL_FAILURES_OUTAGE,
         ))

@@ -37,9 +37,10 @@ from settlement.lifecycle import (
     Outcome,
     judge,
 )
-from settlement.models import Payout, SettlementEvent, Transaction
+from settlement.models import SettlementEvent, Transaction
 from settlement.services.data_errors import Contradiction, data_errors_record, event_facts
 from settlement.services.delays import delays_on_final
+from settlement.services.payout_links import payouts_on_swipe_events
 
 log = logging.getLogger(__name__)
 
@@ -142,18 +143,13 @@ def _events_apply_once(
         # A contradicting event was never applied: it is no input of the fold.
         if kind in LIFECYCLE_EVENT_TYPES and txn_id in known_ids and outcome != Outcome.CONTRADICTS_FINAL:
             known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
-    payout_refs = {e.payout_reference for e in events if e.payout_reference}
-    payouts = (
-        {p.reference: p for p in Payout.objects.filter(channel=channel, reference__in=payout_refs)}
-        if payout_refs
-        else {}
-    )
 
     outside = source in (SettlementEvent.Source.PUSH, SettlementEvent.Source.POLL)
     results: list[EventResult] = []
     new_rows: list[tuple] = []  # values in _EVENT_COLUMNS order
     changed: dict[int, Transaction] = {}
     contradictions: list[Contradiction] = []
+    payout_named: list[tuple] = []  # for the payout door: applied events that name a payout
     for item in events:
         if outside and item.event_id.startswith(RESERVED_EVENT_ID_PREFIXES):
             # Checked by the item rules already; here too, so no caller can pre-empt our ids.
@@ -199,9 +195,8 @@ def _events_apply_once(
             continue
         from_status = txn.status
         _set_state(txn, verdict)
-        payout = payouts.get(item.payout_reference)
-        if payout is not None and payout.merchant_id == txn.merchant_id:
-            txn.payout = payout
+        if item.payout_reference and verdict.outcome == Outcome.APPLIED:
+            payout_named.append((txn, item.payout_reference, item.occurred_at, item.event_id))
         known[txn.id].append(new)
         changed[txn.id] = txn
         seen[item.event_id] = fingerprint
@@ -221,6 +216,8 @@ def _events_apply_once(
         _update_state(list(changed.values()))
         # Flagged swipes that became final close their cases (no statements otherwise).
         delays_on_final(txns=list(changed.values()), now=now)
+        # Payout links and the credited-by-swipes rule (no statements unless a payout is named or a swipe credited).
+        payouts_on_swipe_events(channel=channel, named=payout_named, txns=changed.values(), source=source, now=now)
     if contradictions:
         data_errors_record(channel=channel, contradictions=contradictions, now=now)
     return results

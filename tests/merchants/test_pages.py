@@ -1,6 +1,7 @@
 import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from settlement.models import Notification, Payout
+from settlement.services.payouts import PayoutInput, payout_upsert
 from tests.factories import make_transaction, push
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +121,23 @@ def test_arrival_page_matches_the_bank_line_and_labels_a_residual(logged_in, sho
     response = logged_in.get(f"/m/arrivals/{shop.payout.pk}/", HTTP_ACCEPT_LANGUAGE="en")
     assert str(response.context["residual"]) == "1.00"
     assert b"does not add up" in response.content
+
+
+def test_arrival_page_explains_a_stored_discrepancy_and_the_credited_by_swipes_rule(logged_in, shop):
+    # given a bank credit the acquirer posted ¥1.80 above its one swipe's net
+    txn = shop.on_the_way
+    payout = payout_upsert(channel=shop.merchant.channel, data=PayoutInput(
+        reference="PO-DOOR", merchant_no=shop.merchant.merchant_no, amount=txn.net + Decimal("1.80"), status="sent",
+        transaction_references=(txn.reference,), sent_at=timezone.now() - timedelta(minutes=5))).payout
+    body = logged_in.get(f"/m/arrivals/{payout.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Difference (found" in body and "is ¥1.80 more than its swipes add up to after fees" in body
+    assert "you do not need to do anything" in body and "every swipe in it arrived" not in body
+    listed = logged_in.get("/m/arrivals/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert listed.count("does not add up") == 1
+    # when its swipe arrives, the credit is credited by the rule, and the page says why
+    push(txn, "credited", timezone.now() - timedelta(minutes=1), payout_reference="PO-DOOR")
+    body = logged_in.get(f"/m/arrivals/{payout.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "credited: every swipe in it arrived" in body
 
 
 def test_export_is_utf8_with_bom_in_the_merchants_time_zone(logged_in, shop):
