@@ -15,6 +15,7 @@ ZH = {
     "Final event (applied)": "最终事件（已生效）",
     "Contradicting event (not applied)": "矛盾事件（未生效）",
     "Event id": "事件编号",
+    "Reason": "原因",
     "contradicts a final status, not applied": "与最终状态矛盾，未生效",
     # staff-recorded events
     "Record what the bank or acquirer confirmed": "登记银行或收单机构确认的状态",

@@ -16,7 +16,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from channels.models import Channel
 from channels.polling import PollAnswer
@@ -85,6 +92,10 @@ class Ledger(RuleBasedStateMachine):
         return item
 
     # --- rules --------------------------------------------------------------------
+    @initialize(target=swipes)
+    def a_day_old_swipe(self):
+        return make_transaction(merchant=self.merchant, captured_at=timezone.now() - timedelta(hours=30))
+
     @rule(target=swipes, hours_ago=st.integers(0, 72))
     def swipe(self, hours_ago):
         return make_transaction(merchant=self.merchant, captured_at=timezone.now() - timedelta(hours=hours_ago))
@@ -95,6 +106,18 @@ class Ledger(RuleBasedStateMachine):
         item = self._item(txn, kind, back, bad)
         [result] = self._push([item])
         return item, result
+
+    @rule(txn=swipes, steps=st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 3000)), min_size=2, max_size=5))
+    def push_batch(self, txn, steps):
+        """Several events of one swipe in one request, in any order (the fold sorts them)."""
+        self._push([self._item(txn, kind, back, "") for kind, back in steps])
+
+    @rule(txn=swipes, final=st.sampled_from(["credited", "reversed", "refunded"]), back=st.integers(0, 600),
+          then=st.sampled_from(KINDS), then_back=st.integers(0, 3000))
+    def finish_then_contradict(self, txn, final, back, then, then_back):
+        """A final event, then another of any date: honest late news or a contradiction."""
+        self._push([self._item(txn, final, back, "")])
+        self._push([self._item(txn, then, then_back, "")])
 
     @rule(sent=sent)
     def redeliver(self, sent):
