@@ -161,12 +161,15 @@ def step(state: LifecycleState, event: LifecycleEvent) -> LifecycleState:
     neither does a move TRANSITIONS does not allow (so a final state stays final)."""
     at = event.occurred_at
     last = at if state.last_event_at is None or at > state.last_event_at else state.last_event_at
-    before = state.status
-    if not TRANSITIONS[before]:
+    if state.progress in FINAL_STATUSES:  # TRANSITIONS[final] is empty: nothing moves
         return _touch(state, last)
     after = _step(state, event, at, last)
-    if after.status != before and not move_allowed(before, after.status):  # the table is the rule
-        return _touch(state, last)
+    if after.progress is not state.progress or after.held is not state.held or after.returned is not state.returned:
+        # The status may have moved: the table decides (the fold's hot path skips this
+        # for events that change nothing).
+        before, to = state.status, after.status
+        if before != to and to not in TRANSITIONS[before]:
+            return _touch(state, last)
     return after
 
 
