@@ -85,6 +85,9 @@ class Channel(models.Model):
     last_poll_at = models.DateTimeField(null=True, blank=True)
     last_poll_ok_at = models.DateTimeField(null=True, blank=True)
     last_poll_error = models.CharField(max_length=300, blank=True)
+    # Our side failing to apply a poll answer (not the acquirer's health): shown to staff.
+    poll_apply_error = models.CharField(max_length=300, blank=True, default="", db_default="")
+    poll_apply_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -279,6 +279,9 @@ POLL_MAX_BATCHES = env.int("POLL_MAX_BATCHES", default=10)  # per task run; a fu
 # A claimed row is leased for this long: a worker killed mid-poll loses it at most this long.
 POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=120)
 POLL_MAX_BACKOFF_SECONDS = env.int("POLL_MAX_BACKOFF_SECONDS", default=3600)
+# A row whose poll answers failed to apply this many times in a row stops being polled
+# (next_poll_at cleared) and its channel shows the error to staff.
+POLL_MAX_APPLY_FAILURES = env.int("POLL_MAX_APPLY_FAILURES", default=5)
 POLL_CONNECT_TIMEOUT = env.float("POLL_CONNECT_TIMEOUT", default=3.05)
 POLL_READ_TIMEOUT = env.float("POLL_READ_TIMEOUT", default=10.0)
 POLL_HTTP_ATTEMPTS = env.int("POLL_HTTP_ATTEMPTS", default=3)

@@ -154,7 +154,12 @@ class EventsInputSerializer(serializers.Serializer):
 class EventResultSerializer(serializers.Serializer):
     event_id = serializers.CharField(allow_null=True)
     reference = serializers.CharField(allow_null=True)
-    result = serializers.ChoiceField(choices=["applied", "duplicate", "stale", "rejected"])
+    result = serializers.ChoiceField(
+        choices=["applied", "duplicate", "stale", "rejected", "contradicts_final"],
+        help_text="`contradicts_final`: the swipe is already credited, reversed or refunded and this event would "
+                  "move it elsewhere. It is stored in the trail (a retry is a `duplicate`), never applied, and our "
+                  "staff review it; `error.code` is `transaction_final`.",
+    )
     status = serializers.CharField(allow_null=True, help_text="The transaction's status after this event.")
     error = ErrorSerializer(allow_null=True)
 

@@ -153,6 +153,8 @@ class CaseEntry(models.Model):
         STAFF_REPLY = "staff_reply", _("Reply to merchant")
         RESOLVED = "resolved", _("Resolved")
         REOPENED = "reopened", _("Reopened")
+        DATA_ERROR = "data_error", _("Contradicting data received")
+        STATUS_RECORDED = "status_recorded", _("Status recorded by staff")
 
     # Indexed by caseentry_case_created (case first), so no separate FK index.
     case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right, Round
@@ -110,6 +111,10 @@ class Transaction(models.Model):
     at_risk_since = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
+    poll_apply_failures = models.PositiveIntegerField(
+        default=0, db_default=0, help_text=_("Poll answers that failed to apply, in a row")
+    )
+    """At POLL_MAX_APPLY_FAILURES the row stops being polled (settlement.services.polling)."""
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -145,6 +150,8 @@ class Transaction(models.Model):
                 name="txn_next_poll_due",
                 condition=Q(status__in=_NON_FINAL, next_poll_at__isnull=False),
             ),
+            # The staff banner counts rows whose poll answers keep failing (rare: tiny index).
+            models.Index(fields=["channel"], name="txn_poll_apply_failing", condition=Q(poll_apply_failures__gt=0)),
             # Merchant dashboard: a merchant's swipes, newest first.
             models.Index(fields=["merchant", "-captured_at"], name="txn_merchant_captured"),
             # Merchant "find a swipe" (merchants.selectors.swipes_find): the reference
@@ -191,7 +198,7 @@ class SettlementEvent(models.Model):
     event_id = models.CharField(max_length=100, help_text=_("External id, unique per channel"))
     type = models.CharField(max_length=10, choices=EventType.choices)
     source = models.CharField(max_length=6, choices=Source.choices)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.APPLIED)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.APPLIED)
     from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     occurred_at = models.DateTimeField()
@@ -201,13 +208,21 @@ class SettlementEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     # sha256 of the canonical body: same id + same fingerprint = duplicate, else conflict.
     fingerprint = models.CharField(max_length=64, blank=True)
+    # Source "staff": who recorded it (their evidence is in payload). No index: nothing
+    # looks events up by user, and each index slows the event insert.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [
             # Exactly-once: each (channel, event_id) is inserted once (ON CONFLICT).
             models.UniqueConstraint(fields=["channel", "event_id"], name="event_unique_per_channel"),
             models.CheckConstraint(condition=Q(type__in=list(EventType.values)), name="event_type_valid"),
-            models.CheckConstraint(condition=Q(outcome__in=["applied", "stale"]), name="event_outcome_stored"),
+            # contradicts_final: stored for the record, never applied (final is final).
+            models.CheckConstraint(
+                condition=Q(outcome__in=["applied", "stale", "contradicts_final"]), name="event_outcome_stored"
+            ),
             models.CheckConstraint(condition=Q(source__in=["push", "poll", "staff", "system"]), name="event_source_valid"),
         ]
         indexes = [

@@ -137,15 +137,33 @@ def case_escalate(*, case: FollowUpCase, by: AbstractBaseUser | None, reason: st
     return case
 
 
+# An outcome that states a fact about the swipe needs the swipe to agree (merchant pages
+# and the case must tell the same story): credited late = credited; refunded = no money
+# due (refunded, or reversed before settlement).
+OUTCOME_NEEDS = {
+    FollowUpCase.Outcome.CREDITED_LATE: (Status.CREDITED,),
+    FollowUpCase.Outcome.REFUNDED: (Status.REFUNDED, Status.REVERSED),
+}
+
+
 @db_transaction.atomic
 def case_resolve(*, case: FollowUpCase, by: AbstractBaseUser | None, outcome: str, note: str = "",
+                 bank_reference: str = "", bank_time: datetime | None = None,
                  now: datetime | None = None) -> FollowUpCase:
+    """Resolve a case. "Credited late" needs a credited swipe, "refunded" a refunded (or
+    reversed) one; given the bank's reference and time (credited) or time (refunded),
+    the status is recorded through the one door in the same step."""
     now = now or timezone.now()
     if outcome not in FollowUpCase.Outcome.values:
         raise CaseError("invalid_outcome", _("Choose an outcome."))
     delay = None
     if case.transaction_id:
-        txn = Transaction.objects.only("expected_by", "credited_at").get(pk=case.transaction_id)
+        txn = Transaction.objects.only("expected_by", "credited_at", "status").get(pk=case.transaction_id)
+        if outcome in OUTCOME_NEEDS and txn.status not in OUTCOME_NEEDS[outcome]:
+            if _record_for_outcome(case=case, by=by, outcome=outcome, note=note, bank_reference=bank_reference,
+                                   bank_time=bank_time, now=now):
+                return case
+            txn = Transaction.objects.only("expected_by", "credited_at", "status").get(pk=case.transaction_id)
         if txn.credited_at:
             delay = max(0, int((txn.credited_at - txn.expected_by).total_seconds()))
     changed = FollowUpCase.objects.filter(pk=case.pk).exclude(status=FollowUpCase.Status.RESOLVED).update(
@@ -156,6 +174,35 @@ def case_resolve(*, case: FollowUpCase, by: AbstractBaseUser | None, outcome: st
     _entry(case, CaseEntry.Kind.RESOLVED, by=by, now=now, body=note.strip(), data={"outcome": outcome})
     case.refresh_from_db()
     return case
+
+
+def _record_for_outcome(*, case: FollowUpCase, by, outcome: str, note: str, bank_reference: str,
+                        bank_time: datetime | None, now: datetime) -> bool:
+    """Record the status the outcome states, or refuse. True when recording it already
+    resolved the case (a flagged swipe that becomes final closes its case in the door)."""
+    from settlement.services.staff_events import staff_event_record
+
+    if outcome == FollowUpCase.Outcome.CREDITED_LATE:
+        if not (bank_reference.strip() and bank_time):
+            raise CaseError("swipe_not_credited", _(
+                "The swipe is not credited: record the credit first, or give the bank's reference and time."))
+        staff_event_record(case=case, by=by, status=Status.CREDITED, bank_reference=bank_reference,
+                           occurred_at=bank_time, evidence=note, now=now)
+    else:
+        if not bank_time:
+            raise CaseError("swipe_not_refunded", _(
+                "The swipe is not refunded: record the refund first, or give the time of the refund."))
+        staff_event_record(case=case, by=by, status=Status.REFUNDED, bank_reference=bank_reference,
+                           occurred_at=bank_time, evidence=note, now=now)
+    case.refresh_from_db()
+    if case.status != FollowUpCase.Status.RESOLVED:
+        return False
+    # Closed by the door with the swipe's facts; the person who resolved it is on record.
+    FollowUpCase.objects.filter(pk=case.pk).update(resolved_by=by, outcome=outcome)
+    if note.strip():
+        _entry(case, CaseEntry.Kind.NOTE, by=by, now=now, body=note.strip())
+    case.refresh_from_db()
+    return True
 
 
 def cases_close_arrived(*, txns: list[Transaction], now: datetime) -> list[int]:

@@ -120,7 +120,7 @@ _RULES = {
 
 def evidence_describe(evidence: dict) -> list[str]:
     """The evidence as sentences for staff, in the active language."""
-    if not evidence:
+    if not evidence or evidence.get("rule") == "contradicts_final":  # shown side by side instead
         return []
     lines = [str(_RULES.get(evidence.get("rule", ""), evidence.get("rule", "")))]
     if "status" in evidence:

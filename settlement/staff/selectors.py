@@ -74,7 +74,8 @@ def case_detail(case_id: int) -> FollowUpCase:
 def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
     if not case.transaction_id:
         return []
-    return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).order_by("occurred_at", "id"))
+    return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).select_related("recorded_by")
+                .order_by("occurred_at", "id"))
 
 
 def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
@@ -97,3 +98,33 @@ def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dic
     totals = qs.aggregate(count=Count("id"), amount=Sum("amount"))
     rows = list(qs.select_related("merchant", "channel").order_by("overdue_at")[:limit])
     return {"count": totals["count"], "amount": totals["amount"] or Decimal("0")}, rows
+
+
+@dataclass(frozen=True)
+class PollApplyProblem:
+    code: str
+    name: str
+    error: str
+    since: datetime
+    stopped: int  # rows no longer polled (POLL_MAX_APPLY_FAILURES reached)
+
+
+def poll_apply_problems() -> list[PollApplyProblem]:
+    """Channels whose poll answers failed to apply (our side, not the acquirer's): the
+    staff queue's banner. One query on the small channel table, plus one count over
+    the tiny txn_poll_apply_failing index only when there is a problem."""
+    from django.conf import settings
+
+    from channels.models import Channel
+    from settlement.models import Transaction
+
+    channels = list(Channel.objects.exclude(poll_apply_error="").order_by("code"))
+    if not channels:
+        return []
+    stopped = dict(
+        Transaction.objects.filter(channel__in=channels, poll_apply_failures__gte=settings.POLL_MAX_APPLY_FAILURES,
+                                   next_poll_at__isnull=True)
+        .values("channel_id").annotate(n=Count("id")).order_by().values_list("channel_id", "n")
+    )
+    return [PollApplyProblem(c.code, c.name, c.poll_apply_error, c.poll_apply_error_at, stopped.get(c.id, 0))
+            for c in channels]

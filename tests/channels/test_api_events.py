@@ -67,6 +67,9 @@ def test_an_older_event_is_stale_and_does_not_move_back(acquirer, txn):
         (event("x4", occurred_at="not a date"), "invalid_datetime"),
         (event("x5", occurred_at="2099-01-01T00:00:00+00:00"), "occurred_in_future"),
         (event("captured:R1"), "reserved_event_id"),
+        (event("delayed:42"), "reserved_event_id"),
+        (event("staff:0c1d"), "reserved_event_id"),
+        (event("rescheduled:7"), "reserved_event_id"),
         ({"reference": "R1", "type": "cleared", "occurred_at": "2026-11-20T10:00:00+08:00"}, "missing_field"),
         (event("x6", reason="card 6222 0212 3456 7890 was used"), None),
         (event("x7", reason="card 4111111111111111"), "full_pan_forbidden"),
@@ -144,3 +147,22 @@ def test_out_of_order_pushes_end_in_the_in_order_state(client, channel, data):
     txn = Transaction.objects.get(channel=channel, reference=reference)
     assert txn.status == in_order_status(events)
     assert txn.events.count() == 1 + len(events)
+
+
+def test_an_event_contradicting_a_final_status_is_stored_and_answered_with_its_code(acquirer, txn):
+    now = timezone.now()
+    results(acquirer.post("events", {"events": [event("c1", kind="credited", occurred_at=now - timedelta(minutes=5))]}))
+    [answer] = results(acquirer.post("events", {"events": [event("r1", kind="reversed", occurred_at=now)]}))
+    assert (answer["result"], answer["status"], answer["error"]["code"]) == ("contradicts_final", "credited",
+                                                                             "transaction_final")
+    assert SettlementEvent.objects.get(event_id="r1").outcome == "contradicts_final"
+
+
+def test_a_pushed_delayed_id_is_refused_so_the_late_scan_still_writes_its_audit_row(acquirer, txn):
+    from settlement.services.delays import delays_flag
+
+    [answer] = results(acquirer.post("events", {"events": [event(f"delayed:{txn.pk}", kind="cleared")]}))
+    assert (answer["result"], answer["error"]["code"]) == ("rejected", "reserved_event_id")
+    delays_flag(now=txn.overdue_at + timedelta(minutes=1))
+    row = SettlementEvent.objects.get(event_id=f"delayed:{txn.pk}")
+    assert (row.type, row.source, row.transaction_id) == ("delayed", "system", txn.pk)
