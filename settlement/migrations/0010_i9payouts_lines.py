@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('settlement', '0006_i9payouts_door'),
+        ('settlement', '0009_merge_0006_i9payouts_door_0008_i9events_staff_events'),
     ]
 
     operations = [
