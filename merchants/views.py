@@ -200,6 +200,10 @@ def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     total_amount = sum((t.amount for t in swipes_in), start=0)
     total_fee = sum((t.fee for t in swipes_in), start=0)
     total_net = sum((t.net for t in swipes_in), start=0)
+    # The acquirer's lines that explain a credit other than the swipes' net (refunds,
+    # chargebacks, reserve, adjustments): gross -> fees -> these -> what was credited.
+    deductions = [line for line in payout.lines.all() if line.explains]
+    explained = sum((line.amount for line in deductions), start=0)
     context = {
         **_base_context(request, merchant),
         "payout": payout,
@@ -207,7 +211,9 @@ def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
         "total_amount": total_amount,
         "total_fee": total_fee,
         "total_net": total_net,
-        "residual": payout.amount - total_net,
+        "deductions": deductions,
+        "expected": total_net + explained,
+        "residual": payout.amount - total_net - explained,
         # The stored fact (the payout door found and keeps it), explained in plain words.
         "discrepancy": selectors.payout_open_discrepancy(payout),
         "credited_by_swipes": selectors.payout_credited_by_swipes(payout),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent, SettlementEvent, Transaction
+from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent, PayoutLine, SettlementEvent, Transaction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -65,7 +65,12 @@ class PayoutEventInline(ReadOnlyInline):
 
 class PayoutDiscrepancyInline(ReadOnlyInline):
     model = PayoutDiscrepancy
-    fields = ["found_at", "amount", "expected", "difference", "swipe_count", "resolved_at"]
+    fields = ["found_at", "amount", "expected", "explained", "difference", "swipe_count", "resolved_at"]
+
+
+class PayoutLineInline(ReadOnlyInline):
+    model = PayoutLine
+    fields = ["position", "kind", "amount", "label", "release_date"]
 
 
 @admin.register(Payout)
@@ -74,7 +79,7 @@ class PayoutAdmin(ReadOnlyAdmin):
     list_filter = ["status", "channel"]
     search_fields = ["reference", "merchant__merchant_no"]
     raw_id_fields = ["merchant"]
-    inlines = [PayoutDiscrepancyInline, PayoutEventInline]
+    inlines = [PayoutLineInline, PayoutDiscrepancyInline, PayoutEventInline]
 
 
 @admin.register(PayoutEvent)
@@ -87,7 +92,7 @@ class PayoutEventAdmin(ReadOnlyAdmin):
 
 @admin.register(PayoutDiscrepancy)
 class PayoutDiscrepancyAdmin(ReadOnlyAdmin):
-    list_display = ["payout", "amount", "expected", "difference", "found_at", "resolved_at"]
+    list_display = ["payout", "amount", "expected", "explained", "difference", "found_at", "resolved_at"]
     list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["payout__reference"]
     raw_id_fields = ["payout"]

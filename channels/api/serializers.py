@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from settlement.arrival import Cycle
 from settlement.lifecycle import LIFECYCLE_EVENT_TYPES
-from settlement.models import Payout, Transaction
+from settlement.models import Payout, PayoutLine, Transaction
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -169,6 +169,17 @@ class EventsOutputSerializer(serializers.Serializer):
 
 
 # --- payouts ----------------------------------------------------------------------
+class PayoutLineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PayoutLine.Kind.choices)
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, coerce_to_string=True,
+        help_text="Signed: what the merchant receives is positive, a deduction (fee, refund, reserve) negative.",
+    )
+    label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    release_date = serializers.DateField(required=False, allow_null=True, default=None,
+                                         help_text="When a withheld reserve is paid out (reserve lines only).")
+
+
 class PayoutInputSerializer(serializers.Serializer):
     payout_reference = serializers.CharField(max_length=64)
     merchant_no = serializers.CharField(max_length=32)
@@ -186,6 +197,12 @@ class PayoutInputSerializer(serializers.Serializer):
         required=False, allow_null=True, default=None,
         help_text="When the reported status happened (default: credited_at or sent_at for those, else now). "
                   "A status older than the payout's current one is stale.",
+    )
+    lines = PayoutLineSerializer(
+        many=True, required=False, max_length=100,
+        help_text="Itemised lines (swipes, fee, refund, chargeback, reserve, adjustment): replace the payout's "
+                  "lines. Refunds, chargebacks, reserve and adjustments explain a credit other than its swipes' "
+                  "net; only what they do not explain is a discrepancy. Omit to keep the lines as they are.",
     )
 
 
@@ -206,7 +223,10 @@ class PayoutOutputSerializer(serializers.Serializer):
     credited_at = serializers.DateTimeField(allow_null=True)
     transaction_count = serializers.IntegerField()
     net_total = serializers.CharField(help_text="Sum of the net amounts of the covered transactions.")
-    discrepancy = serializers.CharField(help_text="amount - net_total; anything but 0.00 is a discrepancy.")
+    lines_total = serializers.CharField(help_text="What the refund, chargeback, reserve and adjustment lines explain.")
+    discrepancy = serializers.CharField(
+        help_text="amount - net_total - lines_total; anything but 0.00 is a discrepancy."
+    )
     discrepancy_flagged = serializers.BooleanField()
     discrepancy_found_at = serializers.DateTimeField(
         allow_null=True, help_text="When the stored discrepancy of this payout was found; null when it adds up."

@@ -30,7 +30,7 @@ from settlement.models import SettlementEvent, Transaction
 from settlement.pan import contains_full_pan
 from settlement.services.events import events_apply
 from settlement.services.ingest import TRANSACTION_VALUES, transactions_ingest
-from settlement.services.payouts import PayoutError, PayoutInput, payout_upsert
+from settlement.services.payouts import PayoutError, PayoutInput, PayoutLineInput, payout_upsert
 from settlement.services.reconcile import SettlementFileError, settlement_file_reconcile, settlement_file_rows
 
 CHANNEL_CODE = OpenApiParameter("channel_code", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -226,7 +226,7 @@ class PayoutsView(AcquirerView):
         request=s.PayoutInputSerializer,
         responses={200: s.PayoutOutputSerializer, 201: s.PayoutOutputSerializer,
                    422: OpenApiResponse(s.ErrorEnvelopeSerializer,
-                                        description="`unknown_merchant`, `payout_merchant_mismatch`, `occurred_in_future`."),
+                                        description="`unknown_merchant`, `payout_merchant_mismatch`, `occurred_in_future`, `invalid_line`."),
                    **_ERRORS},
         summary="Create or update a payout (合并到账) and link the transactions it covers",
     )
@@ -243,6 +243,7 @@ class PayoutsView(AcquirerView):
                 else None,
                 sent_at=data["sent_at"], credited_at=data["credited_at"], currency=data["currency"],
                 occurred_at=data["occurred_at"],
+                lines=tuple(PayoutLineInput(**line) for line in data["lines"]) if "lines" in data else None,
             ))
         except PayoutError as exc:
             raise ApiError(exc.code, exc.message, status.HTTP_422_UNPROCESSABLE_ENTITY) from None
@@ -254,6 +255,7 @@ class PayoutsView(AcquirerView):
             "sent_at": payout.sent_at.astimezone(tz) if payout.sent_at else None,
             "credited_at": payout.credited_at.astimezone(tz) if payout.credited_at else None,
             "transaction_count": result.transaction_count, "net_total": str(result.net_total),
+            "lines_total": str(result.explained),
             "discrepancy": str(result.discrepancy), "discrepancy_flagged": bool(result.discrepancy),
             "discrepancy_found_at": found.found_at.astimezone(tz) if (found := result.stored_discrepancy) else None,
             "status_outcome": result.outcome, "rejected": result.rejected,

@@ -1,5 +1,5 @@
 from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
-from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent
+from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent, PayoutLine
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Payout",
     "PayoutDiscrepancy",
     "PayoutEvent",
+    "PayoutLine",
     "SettlementEvent",
     "Transaction",
 ]

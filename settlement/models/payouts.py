@@ -77,14 +77,78 @@ class PayoutEvent(models.Model):
         return f"{self.payout_id} {self.kind} {self.from_status}->{self.to_status} ({self.outcome})"
 
 
+class PayoutLine(models.Model):
+    """An itemised line of a payout as the acquirer sent it (issue 12): how the credited
+    amount was arrived at. Amounts are signed: what the merchant receives is positive,
+    a deduction negative. Replaced as a whole by a later post that sends lines."""
+
+    class Kind(models.TextChoices):
+        SWIPES = "swipes", _("Swipes")
+        FEE = "fee", _("Fees")
+        REFUND = "refund", _("Refunds")
+        CHARGEBACK = "chargeback", _("Chargebacks and error adjustments (差错调整)")
+        RESERVE = "reserve", _("Reserve withheld")
+        ADJUSTMENT = "adjustment", _("Other adjustment")
+
+    payout = models.ForeignKey("settlement.Payout", on_delete=models.CASCADE, related_name="lines", db_index=False)
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    label = models.CharField(max_length=100, blank=True)
+    release_date = models.DateField(null=True, blank=True, help_text=_("When a withheld reserve is paid out"))
+
+    class Meta:
+        ordering = ["payout", "position"]
+        constraints = [
+            # Also the index for a payout's lines (payout first).
+            models.UniqueConstraint(fields=["payout", "position"], name="payoutline_unique_position"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["swipes", "fee", "refund", "chargeback", "reserve", "adjustment"]),
+                name="payoutline_kind_valid",
+            ),
+            # Money the merchant gets is positive; what is taken from it is negative.
+            models.CheckConstraint(
+                condition=~Q(kind="swipes") | Q(amount__gte=0), name="payoutline_swipes_nonneg"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["fee", "refund", "reserve"]) | Q(amount__lte=0),
+                name="payoutline_deduction_nonpos",
+            ),
+            models.CheckConstraint(condition=Q(kind="reserve") | Q(release_date__isnull=True),
+                                   name="payoutline_release_only_reserve"),
+            models.CheckConstraint(condition=~Q(kind="adjustment") | ~Q(label=""),
+                                   name="payoutline_adjustment_labelled"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payout_id} {self.kind} {self.amount}"
+
+    @property
+    def explains(self) -> bool:
+        return self.kind in EXPLAINING_KINDS
+
+
+# Lines that explain why a credit is not the net of its swipes. "swipes" and "fee"
+# restate the swipes themselves, whose own amounts and fees we hold and check.
+EXPLAINING_KINDS = frozenset({
+    PayoutLine.Kind.REFUND, PayoutLine.Kind.CHARGEBACK, PayoutLine.Kind.RESERVE, PayoutLine.Kind.ADJUSTMENT,
+})
+
+
 class PayoutDiscrepancy(models.Model):
-    """A payout whose amount differs from the sum of its swipes' net amounts. Stored
+    """A payout whose amount differs from the sum of its swipes' net amounts and of the
+    lines that explain the rest (refunds, chargebacks, reserve, adjustments). Stored
     when found, kept up to date while it lasts, resolved when a later post (of the
     payout or of its swipes' events) makes the sums agree."""
 
     payout = models.ForeignKey("settlement.Payout", on_delete=models.PROTECT, related_name="discrepancies")
     amount = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("The payout amount"))
-    expected = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("Sum of its swipes' net amounts"))
+    expected = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text=_("Sum of its swipes' net amounts and of its explaining lines")
+    )
+    explained = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text=_("Of which its lines (refunds, reserve, ...)")
+    )
     difference = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("amount - expected"))
     swipe_count = models.PositiveIntegerField(default=0)
     found_at = models.DateTimeField()

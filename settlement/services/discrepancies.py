@@ -1,5 +1,6 @@
 """Payout discrepancies as stored facts: a payout whose amount differs from the net of
-its swipes is a PayoutDiscrepancy row and one open data-error case for staff; a later
+its swipes, less what its lines explain (refunds, chargebacks, reserve, adjustments),
+is a PayoutDiscrepancy row and one open data-error case for staff; a later
 post that makes the sums agree resolves the row and says so on the case.
 
 Called by the payout door with the payouts it holds locked, so two posts cannot race
@@ -13,12 +14,14 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Sum
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from channels.models import Channel
 from channels.selectors import business_days_for
-from settlement.models import CaseEntry, FollowUpCase, Payout, PayoutDiscrepancy
+from settlement.models import CaseEntry, FollowUpCase, Payout, PayoutDiscrepancy, PayoutLine
+from settlement.models.payouts import EXPLAINING_KINDS
 from settlement.payout_lifecycle import PayoutStatus
 from settlement.services.delays import case_sla_due
 
@@ -52,15 +55,16 @@ def discrepancies_check(
     checked = [p for p in payouts if p.status != PayoutStatus.RETURNED]
     if not checked:
         return {}
-    open_rows = {
-        d.payout_id: d
-        for d in PayoutDiscrepancy.objects.filter(payout__in=[p.pk for p in checked], resolved_at__isnull=True)
-    }
+    ids = [p.pk for p in checked]
+    open_rows = {d.payout_id: d for d in PayoutDiscrepancy.objects.filter(payout__in=ids, resolved_at__isnull=True)}
+    explained = lines_explained(ids)
     found, changed, resolved = [], [], []
     answer: dict[int, PayoutDiscrepancy | None] = {}
     for payout in checked:
         sums = totals.get(payout.pk, SwipeTotals())
-        difference = payout.amount - sums.net
+        lines = explained.get(payout.pk, Decimal("0.00"))
+        expected = sums.net + lines
+        difference = payout.amount - expected
         row = open_rows.get(payout.pk)
         if not difference:
             if row is not None:
@@ -69,12 +73,12 @@ def discrepancies_check(
             answer[payout.pk] = None
             continue
         if row is None:
-            row = PayoutDiscrepancy(payout=payout, amount=payout.amount, expected=sums.net, difference=difference,
-                                    swipe_count=sums.count, found_at=now, updated_at=now)
+            row = PayoutDiscrepancy(payout=payout, amount=payout.amount, expected=expected, explained=lines,
+                                    difference=difference, swipe_count=sums.count, found_at=now, updated_at=now)
             found.append((payout, row))
-        elif (row.amount, row.expected, row.swipe_count) != (payout.amount, sums.net, sums.count):
-            row.amount, row.expected, row.difference, row.swipe_count = payout.amount, sums.net, difference, sums.count
-            row.updated_at = now
+        elif (row.amount, row.expected, row.explained, row.swipe_count) != (payout.amount, expected, lines, sums.count):
+            row.amount, row.expected, row.explained, row.difference = payout.amount, expected, lines, difference
+            row.swipe_count, row.updated_at = sums.count, now
             changed.append(row)
         answer[payout.pk] = row
     if found:
@@ -87,11 +91,20 @@ def discrepancies_check(
     if changed or resolved:
         PayoutDiscrepancy.objects.bulk_update(
             [*changed, *(row for _, row in resolved)],
-            ["amount", "expected", "difference", "swipe_count", "updated_at", "resolved_at"],
+            ["amount", "expected", "explained", "difference", "swipe_count", "updated_at", "resolved_at"],
         )
     if found or resolved:
         _cases_follow(channel=channel, found=found, resolved=resolved, now=now)
     return answer
+
+
+def lines_explained(payout_ids: list[int]) -> dict[int, Decimal]:
+    """Per payout: the sum of its lines that explain a credit other than its swipes' net."""
+    if not payout_ids:
+        return {}
+    rows = (PayoutLine.objects.filter(payout_id__in=payout_ids, kind__in=list(EXPLAINING_KINDS))
+            .values("payout_id").annotate(total=Sum("amount")))
+    return {r["payout_id"]: r["total"] for r in rows}
 
 
 def _evidence(payout: Payout, row: PayoutDiscrepancy) -> dict:
@@ -99,7 +112,8 @@ def _evidence(payout: Payout, row: PayoutDiscrepancy) -> dict:
         "rule": MISMATCH_RULE,
         "discrepancy_id": row.pk,
         "payout": {"reference": payout.reference, "amount": str(row.amount), "sum_of_nets": str(row.expected),
-                   "difference": str(row.difference), "swipes": row.swipe_count},
+                   "explained_by_lines": str(row.explained), "difference": str(row.difference),
+                   "swipes": row.swipe_count},
     }
 
 

@@ -12,7 +12,7 @@ swipe-event side (payout_links), so a post and an event batch cannot deadlock.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction as db_transaction
@@ -21,13 +21,15 @@ from django.utils import timezone
 
 from channels.models import Channel
 from merchants.models import Merchant
-from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent, Transaction
+from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent, PayoutLine, Transaction
 from settlement.payout_lifecycle import PayoutStatus, Verdict, payout_judge
-from settlement.services.discrepancies import SwipeTotals
+from settlement.services.discrepancies import SwipeTotals, lines_explained
 from settlement.services.payout_links import LINK_DROPPED, LINK_LISTED, LINK_WAITED, Move, moves_write
 from settlement.services.payout_rules import payouts_after_change, swipe_totals
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)  # as for swipe events
+MAX_LINES = 100
+_NON_POSITIVE = {PayoutLine.Kind.FEE, PayoutLine.Kind.REFUND, PayoutLine.Kind.RESERVE}
 
 
 class PayoutError(ValueError):
@@ -35,6 +37,19 @@ class PayoutError(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass(frozen=True)
+class PayoutLineInput:
+    """One itemised line; signed: a deduction is negative."""
+
+    kind: str
+    amount: Decimal
+    label: str = ""
+    release_date: date | None = None
+
+    def key(self) -> tuple:
+        return (self.kind, self.amount, self.label, self.release_date)
 
 
 @dataclass(frozen=True)
@@ -50,6 +65,8 @@ class PayoutInput:
     currency: str = "CNY"
     # When the reported status happened; default credited_at / sent_at for those, else now.
     occurred_at: datetime | None = None
+    # None: the post says nothing about lines. A tuple (even empty) replaces them all.
+    lines: tuple[PayoutLineInput, ...] | None = None
 
 
 @dataclass
@@ -61,11 +78,13 @@ class PayoutResult:
     outcome: str = Verdict.APPLIED  # of the reported status: applied / stale / unchanged
     rejected: list[dict] = field(default_factory=list)
     stored_discrepancy: PayoutDiscrepancy | None = None
+    explained: Decimal = Decimal("0.00")  # what its lines explain (refunds, reserve, ...)
 
     @property
     def discrepancy(self) -> Decimal:
-        """Payout amount minus the net of the swipes it covers; zero when it adds up."""
-        return self.payout.amount - self.net_total
+        """Payout amount minus the net of the swipes it covers and what its lines explain;
+        zero when it adds up."""
+        return self.payout.amount - self.net_total - self.explained
 
 
 def _status_time(data: PayoutInput, now: datetime) -> datetime:
@@ -89,6 +108,28 @@ def _validate(data: PayoutInput, now: datetime) -> None:
             raise PayoutError("naive_datetime", f"{name} needs a UTC offset.")
         if value > now + MAX_CLOCK_SKEW:
             raise PayoutError("occurred_in_future", f"{name} is in the future.")
+    for i, line in enumerate(data.lines or ()):
+        problem = _line_problem(line)
+        if problem:
+            raise PayoutError("invalid_line", f"lines[{i}]: {problem}")
+    if data.lines is not None and len(data.lines) > MAX_LINES:
+        raise PayoutError("invalid_line", f"At most {MAX_LINES} lines.")
+
+
+def _line_problem(line: PayoutLineInput) -> str:
+    if line.kind not in PayoutLine.Kind.values:
+        return f"unknown kind {line.kind!r}."
+    if line.kind == PayoutLine.Kind.SWIPES and line.amount < 0:
+        return "a swipes line is not negative."
+    if line.kind in _NON_POSITIVE and line.amount > 0:
+        return f"a {line.kind} line is a deduction: zero or negative."
+    if line.release_date is not None and line.kind != PayoutLine.Kind.RESERVE:
+        return "only a reserve line has a release_date."
+    if line.kind == PayoutLine.Kind.ADJUSTMENT and not line.label.strip():
+        return "an adjustment line needs a label."
+    if len(line.label) > 100 or "\x00" in line.label:
+        return "label: at most 100 characters, no NUL."
+    return ""
 
 
 @db_transaction.atomic
@@ -140,6 +181,7 @@ def payout_upsert(
             return _result(payout, created=False, outcome=outcome, rejected=[])
         _apply(payout, data, outcome=outcome, at=at, now=now, source=source, trail=trail)
 
+    _lines_replace(payout, data, at=at, now=now, source=source, trail=trail)
     rejected, moves = _relink(payout=payout, swipes=swipes, refs=refs, held=held, at=at)
     moves_write(moves=moves, source=source, now=now)
     PayoutEvent.objects.bulk_create(trail)
@@ -198,6 +240,24 @@ def _apply(payout: Payout, data: PayoutInput, *, outcome: str, at: datetime, now
         payout.save(update_fields=[*fields, "updated_at"])
 
 
+def _lines_replace(payout: Payout, data: PayoutInput, *, at: datetime, now: datetime, source: str,
+                   trail: list[PayoutEvent]) -> None:
+    """A post that sends lines replaces them all, when they differ (an amended event)."""
+    if data.lines is None:
+        return
+    old = [(line.kind, line.amount, line.label, line.release_date) for line in payout.lines.order_by("position")]
+    new = [line.key() for line in data.lines]
+    if old == new:
+        return
+    payout.lines.all().delete()
+    PayoutLine.objects.bulk_create([
+        PayoutLine(payout=payout, position=i, kind=kind, amount=amount, label=label, release_date=release)
+        for i, (kind, amount, label, release) in enumerate(new)
+    ])
+    trail.append(PayoutEvent(payout=payout, kind=PayoutEvent.Kind.AMENDED, source=source, occurred_at=at,
+                             recorded_at=now, payload={"lines": [len(old), len(new)]}))
+
+
 def _relink(*, payout: Payout, swipes: list[Transaction], refs: tuple[str, ...] | None, held: dict[int, Payout],
             at: datetime) -> tuple[list[dict], list[Move]]:
     """The post's statement about its swipes, as moves; one answer per reference we
@@ -247,4 +307,5 @@ def _result(payout: Payout, *, created: bool, outcome: str, rejected: list[dict]
     else:  # a stale post, or a returned payout: what is stored
         stored = PayoutDiscrepancy.objects.filter(payout=payout, resolved_at__isnull=True).first()
     return PayoutResult(payout=payout, created=created, net_total=totals.net, transaction_count=totals.count,
-                        outcome=outcome, rejected=rejected, stored_discrepancy=stored)
+                        outcome=outcome, rejected=rejected, stored_discrepancy=stored,
+                        explained=lines_explained([payout.pk]).get(payout.pk, Decimal("0.00")))

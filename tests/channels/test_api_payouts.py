@@ -223,6 +223,48 @@ def test_a_payout_in_the_future_is_refused(acquirer, swipes):
     assert not Payout.objects.exists()
 
 
+# --- payout lines (issue 12, item 4) ---------------------------------------------------
+LINES = [{"kind": "swipes", "amount": "300.00"}, {"kind": "fee", "amount": "-1.80"},
+         {"kind": "refund", "amount": "-5.00", "label": "退货 return of P1"},
+         {"kind": "reserve", "amount": "-10.00", "release_date": "2026-12-20"}]
+
+
+def test_lines_explain_a_credit_that_is_not_the_sum_of_its_swipes(acquirer, swipes):
+    body = acquirer.post("payouts", payout(amount="283.20", lines=LINES)).json()
+    assert (body["lines_total"], body["discrepancy"], body["discrepancy_flagged"]) == ("-15.00", "0.00", False)
+    assert not PayoutDiscrepancy.objects.exists()
+    stored = Payout.objects.get()
+    assert list(stored.lines.values_list("kind", "amount")) == [
+        ("swipes", Decimal("300.00")), ("fee", Decimal("-1.80")), ("refund", Decimal("-5.00")),
+        ("reserve", Decimal("-10.00"))]
+    # a post without lines keeps them; an empty list removes them (and the sums no longer agree)
+    acquirer.post("payouts", payout(amount="283.20"))
+    assert stored.lines.count() == 4
+    acquirer.post("payouts", payout(amount="283.20", lines=[]))
+    assert stored.lines.count() == 0 and PayoutDiscrepancy.objects.get().difference == Decimal("-15.00")
+
+
+def test_the_discrepancy_is_only_what_the_lines_do_not_explain(acquirer, swipes):
+    body = acquirer.post("payouts", payout(amount="282.20", lines=LINES)).json()
+    assert (body["discrepancy"], body["discrepancy_flagged"]) == ("-1.00", True)
+    found = PayoutDiscrepancy.objects.get()
+    assert (found.expected, found.explained, found.difference) == (
+        Decimal("283.20"), Decimal("-15.00"), Decimal("-1.00"))
+
+
+@pytest.mark.parametrize("line", [
+    {"kind": "refund", "amount": "5.00"},  # a refund is a deduction
+    {"kind": "adjustment", "amount": "1.00"},  # needs a label
+    {"kind": "fee", "amount": "-1.00", "release_date": "2026-12-01"},  # only a reserve is released
+    {"kind": "bonus", "amount": "1.00"},
+])
+def test_bad_lines_are_refused_and_nothing_is_stored(acquirer, swipes, line):
+    response = acquirer.post("payouts", payout(lines=[line]))
+    assert response.status_code in (400, 422), response.content
+    assert response.json()["error"]["code"] in ("invalid_line", "invalid")
+    assert not Payout.objects.exists()
+
+
 @pytest.mark.parametrize("change, code, http", [
     ({"merchant_no": "M404"}, "unknown_merchant", 422),
     ({"amount": "-1.00"}, "invalid", 400),

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from settlement.models import Notification, Payout
-from settlement.services.payouts import PayoutInput, payout_upsert
+from settlement.services.payouts import PayoutInput, PayoutLineInput, payout_upsert
 from tests.factories import make_transaction, push
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +138,21 @@ def test_arrival_page_explains_a_stored_discrepancy_and_the_credited_by_swipes_r
     push(txn, "credited", timezone.now() - timedelta(minutes=1), payout_reference="PO-DOOR")
     body = logged_in.get(f"/m/arrivals/{payout.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "credited: every swipe in it arrived" in body
+
+
+def test_arrival_page_shows_gross_deductions_and_net_from_the_lines(logged_in, shop):
+    txn = shop.on_the_way
+    payout = payout_upsert(channel=shop.merchant.channel, data=PayoutInput(
+        reference="PO-LINES", merchant_no=shop.merchant.merchant_no, amount=txn.net - Decimal("15.00"),
+        status="sent", transaction_references=(txn.reference,), sent_at=timezone.now() - timedelta(minutes=5),
+        lines=(PayoutLineInput("refund", Decimal("-5.00"), "退货 return"),
+               PayoutLineInput("reserve", Decimal("-10.00"), release_date=timezone.localdate() + timedelta(days=30))),
+    )).payout
+    response = logged_in.get(f"/m/arrivals/{payout.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    body = response.content.decode()
+    assert "Refunds · 退货 return" in body and "-¥5.00" in body and "Reserve withheld" in body
+    assert "paid out on" in body and "Due to you after these" in body
+    assert response.context["residual"] == 0 and "Difference" not in body
 
 
 def test_export_is_utf8_with_bom_in_the_merchants_time_zone(logged_in, shop):
