@@ -163,6 +163,10 @@ WHITENOISE_USE_FINDERS = True  # serve straight from app folders when not collec
 # --- Email ----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="settlements@example.com")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# Well under NOTIFICATION_EMAIL_LEASE_SECONDS: a hung SMTP server must not outlast a claim.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -314,3 +318,19 @@ DELAYS_CASE_ESCALATE_AFTER_HOURS = env.int("DELAYS_CASE_ESCALATE_AFTER_HOURS", d
 # A channel with this many consecutive failed polls counts as an outage for causes.
 DELAYS_POLL_FAILURES_OUTAGE = env.int("DELAYS_POLL_FAILURES_OUTAGE", default=3)
 CELERY_BEAT_SCHEDULE["flag-delays"] = {"task": "settlement.tasks.flag_delays", "schedule": 60.0}
+
+# --- Notification outbox (settlement.services.notifications, issue 9 item 7) ------
+# A new row's email is sent by a task queued after commit; the sweeper takes over when
+# that has not happened this long after (the message was lost with the broker).
+NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS = env.int("NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS", default=60)
+# A sender holds a claimed row this long; a sender killed mid-send frees it after that.
+NOTIFICATION_EMAIL_LEASE_SECONDS = env.int("NOTIFICATION_EMAIL_LEASE_SECONDS", default=120)
+# Failed sends back off exponentially from the base up to the cap, then give up.
+NOTIFICATION_EMAIL_RETRY_BASE_SECONDS = env.int("NOTIFICATION_EMAIL_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_EMAIL_RETRY_MAX_SECONDS = env.int("NOTIFICATION_EMAIL_RETRY_MAX_SECONDS", default=3600)
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = env.int("NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=8)
+NOTIFICATION_SWEEP_BATCH_SIZE = env.int("NOTIFICATION_SWEEP_BATCH_SIZE", default=100)
+CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
+    "task": "settlement.tasks.sweep_notification_emails",
+    "schedule": env.float("NOTIFICATION_SWEEP_BEAT_SECONDS", default=30.0),
+}
