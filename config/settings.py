@@ -240,6 +240,9 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes PeriodicTask.last_run_at after every send (default: every 3 minutes), so
+# /healthz can tell a 5-second task that stopped from one that runs.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The beat schedule is declared in code (settlement/schedule.py fills it per app).
@@ -337,3 +340,7 @@ CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
     "task": "settlement.tasks.sweep_notification_emails",
     "schedule": env.float("NOTIFICATION_SWEEP_BEAT_SECONDS", default=30.0),
 }
+
+# --- Health (/healthz, /staff/health/, issue 14 item 3) ----------------------------
+# Everything but the database check is cached this long (per cache backend).
+HEALTHZ_CACHE_SECONDS = env.int("HEALTHZ_CACHE_SECONDS", default=5)
