@@ -68,18 +68,26 @@ def check_beat(now: datetime) -> dict:
     CELERY_BEAT_SYNC_EVERY=1)."""
     from django_celery_beat.models import PeriodicTask
 
-    last_run = dict(
-        PeriodicTask.objects.filter(name__in=list(settings.CELERY_BEAT_SCHEDULE)).values_list("name", "last_run_at")
-    )
+    rows = {
+        name: (last_run_at, changed)
+        for name, last_run_at, changed in PeriodicTask.objects.filter(
+            name__in=list(settings.CELERY_BEAT_SCHEDULE)
+        ).values_list("name", "last_run_at", "date_changed")
+    }
     tasks, status = {}, OK
     for name, entry in sorted(settings.CELERY_BEAT_SCHEDULE.items()):
         interval = _seconds(entry["schedule"])
         if interval is None:
             continue
-        age = _age(last_run.get(name), now)
-        fresh = age is not None and age <= 2 * interval
+        last_run_at, changed = rows.get(name, (None, None))
+        age = _age(last_run_at, now)
+        # A task beat registered less than 2 intervals ago has not had its first turn yet.
+        waiting = last_run_at is None and changed is not None and _age(changed, now) <= 2 * interval
+        fresh = waiting or (age is not None and age <= 2 * interval)
         status = status if fresh else DEGRADED
         tasks[name] = {"status": OK if fresh else DEGRADED, "last_run_age_seconds": age, "interval_seconds": interval}
+        if waiting:
+            tasks[name]["first_run_pending"] = True
     return {"status": status, "tasks": tasks}
 
 

@@ -89,7 +89,7 @@ class Supervisor:
     # --- processes ---------------------------------------------------------------
     def start(self, child: Child) -> None:
         child.popen = subprocess.Popen(
-            child.command, shell=True, cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            f"exec {child.command}", shell=True,  # exec: the pid is the program, not a shell cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() reaches what it forks
         )
         child.pid, child.state, child.since = child.popen.pid, "up", time.time()
@@ -100,6 +100,10 @@ class Supervisor:
         code = child.popen.poll() if child.popen else None
         if child.state != "up" or code is None:
             return
+        try:  # what it forked and left behind (a Celery pool, gunicorn workers) goes too
+            os.killpg(child.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         quick = now - child.since < self.stable_after
         child.restarts = child.restarts + 1 if quick else 1
         wait = backoff(child.restarts, base=self.base, cap=self.cap)

@@ -90,9 +90,19 @@ def test_beat_reports_each_periodic_task_against_twice_its_interval(published):
     assert beat["tasks"]["flag-delays"]["status"] == "degraded"
     assert beat["tasks"]["channels-poll-due"]["status"] == "ok"  # 9 s < 2 x 5 s
     assert beat["tasks"]["notifications-sweep"]["status"] == "ok"
+    # beat registered it just now and its first turn has not come: not a failure yet
+    PeriodicTask.objects.filter(name="flag-delays").update(last_run_at=None, date_changed=now - timedelta(seconds=30))
+    _, body = health_report(now=now)
+    assert body["checks"]["beat"]["tasks"]["flag-delays"] == {
+        "status": "ok", "last_run_age_seconds": None, "interval_seconds": 60.0, "first_run_pending": True}
+    # ... registered long ago and never run, or not registered at all: degraded
+    PeriodicTask.objects.filter(name="flag-delays").update(date_changed=now - timedelta(seconds=121))
+    _, body = health_report(now=now)
+    assert body["checks"]["beat"]["tasks"]["flag-delays"]["status"] == "degraded"
     PeriodicTask.objects.filter(name="flag-delays").delete()
     _, body = health_report(now=now)
     assert body["checks"]["beat"]["tasks"]["flag-delays"]["last_run_age_seconds"] is None
+    assert body["checks"]["beat"]["status"] == "degraded"
 
 
 def test_beat_writes_last_run_after_every_send():
