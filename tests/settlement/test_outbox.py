@@ -226,3 +226,26 @@ def test_the_sweeper_is_in_the_beat_schedule():
     import settlement.tasks  # noqa: F401 - registers the task
 
     assert entry["task"] in app.tasks
+
+
+@pytest.mark.django_db
+def test_a_broker_down_at_commit_loses_no_email(outbox_settings, monkeypatch, django_capture_on_commit_callbacks):
+    # given: the broker refuses the email task when the late scan commits
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from settlement.services.delays import delays_flag
+    from settlement.tasks import send_notification_emails
+
+    def refuse(ids):
+        raise BrokerError("Error 111 connecting to redis")
+
+    monkeypatch.setattr(send_notification_emails, "delay", refuse)
+    txn = make_transaction(merchant=MerchantFactory())
+    flagged_at = txn.overdue_at + timedelta(minutes=1)
+    # when: the scan runs; the doorbell fails after commit without failing the scan
+    with django_capture_on_commit_callbacks(execute=True):
+        report = delays_flag(now=flagged_at)
+    assert report.notifications == 1 and mail.outbox == []
+    # then: the sweeper sends it from the row
+    assert notifications_sweep_emails(now=flagged_at + timedelta(seconds=61)).sent == 1
+    assert len(mail.outbox) == 1
