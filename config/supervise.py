@@ -56,7 +56,8 @@ class Supervisor:
         self.children = [Child(name, command) for name, command in entries.items()]
         self.state_file = state_file
         self.base, self.cap, self.stable_after = base, cap, stable_after
-        self.env = {**os.environ, **(env or {})}
+        # Unbuffered children: a crash's last lines reach the terminal before the banner.
+        self.env = {"PYTHONUNBUFFERED": "1", **os.environ, **(env or {})}
         self.stopping = threading.Event()
         self.width = max(len(c.name) for c in self.children)
         self.started_at = time.time()
