@@ -183,11 +183,15 @@ def _send_claimed(notification_id: int, *, now: datetime) -> SendReport:
 def notifications_send_emails(*, notification_ids: list[int], now: datetime | None = None) -> int:
     """The task queued after commit: email these new rows, each once, in its merchant's
     language. Rows a sender already tried are left to the sweeper. Returns the number sent."""
-    now = now or timezone.now()
-    candidates = outbox_pending().filter(id__in=notification_ids, email_attempts=0)
     report = SendReport()
-    for notification_id in _claim(candidates, now=now, limit=len(notification_ids)):
-        report.add(_send_claimed(notification_id, now=now))
+    size = settings.NOTIFICATION_SWEEP_BATCH_SIZE
+    # Claimed a batch at a time, so each batch is sent well inside its lease.
+    for start in range(0, len(notification_ids), size):
+        at = now or timezone.now()
+        chunk = notification_ids[start:start + size]
+        candidates = outbox_pending().filter(id__in=chunk, email_attempts=0)
+        for notification_id in _claim(candidates, now=at, limit=len(chunk)):
+            report.add(_send_claimed(notification_id, now=at))
     return report.sent
 
 

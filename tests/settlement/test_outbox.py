@@ -249,3 +249,25 @@ def test_a_broker_down_at_commit_loses_no_email(outbox_settings, monkeypatch, dj
     # then: the sweeper sends it from the row
     assert notifications_sweep_emails(now=flagged_at + timedelta(seconds=61)).sent == 1
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_task_claims_a_batch_at_a_time(outbox_settings):
+    # 7 rows, batches of 3: a long list is never leased all at once
+    outbox_settings.NOTIFICATION_SWEEP_BATCH_SIZE = 3
+    ids = new_notifications(7)
+    leased = []
+    from settlement.services import notifications as service
+
+    real_claim = service._claim
+
+    def spy(candidates, *, now, limit):
+        claimed = real_claim(candidates, now=now, limit=limit)
+        leased.append(len(claimed))
+        return claimed
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(service, "_claim", spy):
+        assert notifications_send_emails(notification_ids=ids) == 7
+    assert leased == [3, 3, 1] and len(mail.outbox) == 7
