@@ -1,5 +1,5 @@
 """Settings: every value comes from the environment, with a default that works for
-`make run` on a laptop (SQLite in WAL mode, a filesystem Celery broker). Production
+`make run` on a laptop (SQLite in WAL mode, a SQLite-backed Celery broker). Production
 sets DJANGO_SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and DJANGO_DEBUG=false.
 """
 
@@ -163,6 +163,10 @@ WHITENOISE_USE_FINDERS = True  # serve straight from app folders when not collec
 # --- Email ----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="settlements@example.com")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# Well under NOTIFICATION_EMAIL_LEASE_SECONDS: a hung SMTP server must not outlast a claim.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -193,21 +197,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Celery (RELIABILITY.md) ----------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"filesystem://localhost/{VAR_DIR}/broker")
+# The embedded default is kombu's SQLAlchemy transport on a SQLite file next to the
+# app's database: transactional (a message is a committed row, never a half-written
+# file as with the filesystem transport, kombu #1551) and needs no server.
+EMBEDDED_BROKER_PATH = VAR_DIR / "broker.sqlite3"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{EMBEDDED_BROKER_PATH}")
 _VISIBILITY_TIMEOUT = 3600
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-        # kombu's default is a relative "control" folder in the current directory.
-        "control_folder": str(_broker_dir / "control"),
-    }
-    # kombu lists the folders but does not create them.
-    for _name in ("out", "processed", "control"):
-        (_broker_dir / _name).mkdir(parents=True, exist_ok=True)
+if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
+    from config.broker import sqlite_broker_prepare
+
+    # Transport options of this transport go to sqlalchemy.create_engine: none needed.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    sqlite_broker_prepare(CELERY_BROKER_URL)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": _VISIBILITY_TIMEOUT,
@@ -227,12 +228,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
+    # kombu's polling transports sleep a polling interval (1 s) whenever the prefetch
+    # window is full: with 1 a worker drains about 30 tasks/s, with 4 about 140
+    # (bench/embedded_broker.py). This transport has no redelivery after kill -9 either
+    # way; what a lost message did is re-derived from the database rows.
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes PeriodicTask.last_run_at after every send (default: every 3 minutes), so
+# /healthz can tell a 5-second task that stopped from one that runs.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The beat schedule is declared in code (settlement/schedule.py fills it per app).
@@ -317,3 +327,23 @@ DELAYS_CASE_ESCALATE_AFTER_HOURS = env.int("DELAYS_CASE_ESCALATE_AFTER_HOURS", d
 # A channel with this many consecutive failed polls counts as an outage for causes.
 DELAYS_POLL_FAILURES_OUTAGE = env.int("DELAYS_POLL_FAILURES_OUTAGE", default=3)
 CELERY_BEAT_SCHEDULE["flag-delays"] = {"task": "settlement.tasks.flag_delays", "schedule": 60.0}
+
+# --- Notification outbox (settlement.services.notifications, issue 9 item 7) ------
+# A new row's email is sent by a task queued after commit; the sweeper takes over when
+# that has not happened this long after (the message was lost with the broker).
+NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS = env.int("NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS", default=60)
+# A sender holds a claimed row this long; a sender killed mid-send frees it after that.
+NOTIFICATION_EMAIL_LEASE_SECONDS = env.int("NOTIFICATION_EMAIL_LEASE_SECONDS", default=120)
+# Failed sends back off exponentially from the base up to the cap, then give up.
+NOTIFICATION_EMAIL_RETRY_BASE_SECONDS = env.int("NOTIFICATION_EMAIL_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_EMAIL_RETRY_MAX_SECONDS = env.int("NOTIFICATION_EMAIL_RETRY_MAX_SECONDS", default=3600)
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = env.int("NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=8)
+NOTIFICATION_SWEEP_BATCH_SIZE = env.int("NOTIFICATION_SWEEP_BATCH_SIZE", default=100)
+CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
+    "task": "settlement.tasks.sweep_notification_emails",
+    "schedule": env.float("NOTIFICATION_SWEEP_BEAT_SECONDS", default=30.0),
+}
+
+# --- Health (/healthz, /staff/health/, issue 14 item 3) ----------------------------
+# Everything but the database check is cached this long (per cache backend).
+HEALTHZ_CACHE_SECONDS = env.int("HEALTHZ_CACHE_SECONDS", default=5)

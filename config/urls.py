@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/acquirer/<str:channel_code>/", include("channels.api.urls")),
+    path("staff/health/", views.staff_health, name="staff-health"),
     path("staff/", include("settlement.staff.urls")),
 ]

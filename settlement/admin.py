@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent, PayoutLine, SettlementEvent, Transaction
+from settlement.models import (
+    Notification,
+    Payout,
+    PayoutDiscrepancy,
+    PayoutEvent,
+    PayoutLine,
+    SettlementEvent,
+    Transaction,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -96,3 +104,25 @@ class PayoutDiscrepancyAdmin(ReadOnlyAdmin):
     list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["payout__reference"]
     raw_id_fields = ["payout"]
+
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The email outbox, read-only: why a row is still pending or was given up."""
+
+    list_display = ["id", "kind", "merchant", "created_at", "emailed_at", "email_attempts",
+                    "email_next_attempt_at", "email_gave_up_at", "email_last_error"]
+    list_filter = ["kind", ("emailed_at", admin.EmptyFieldListFilter),
+                   ("email_gave_up_at", admin.EmptyFieldListFilter), ("email_last_error", admin.EmptyFieldListFilter)]
+    search_fields = ["merchant__merchant_no", "transaction__reference", "email_last_error"]
+    raw_id_fields = ["merchant", "transaction", "case"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # written by the services only
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

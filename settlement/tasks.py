@@ -4,7 +4,7 @@ from celery import shared_task
 
 from settlement.services.cases import cases_escalate_untouched
 from settlement.services.delays import delays_flag, delays_mark_at_risk
-from settlement.services.notifications import notifications_send_emails
+from settlement.services.notifications import notifications_send_emails, notifications_sweep_emails
 
 
 @shared_task(name="settlement.tasks.flag_delays")
@@ -23,3 +23,10 @@ def flag_delays() -> dict:
 @shared_task(name="settlement.tasks.send_notification_emails")
 def send_notification_emails(notification_ids: list[int]) -> int:
     return notifications_send_emails(notification_ids=notification_ids)
+
+
+@shared_task(name="settlement.tasks.sweep_notification_emails")
+def sweep_notification_emails() -> dict:
+    """Beat (CELERY_BEAT_SCHEDULE): the outbox's retries and lost messages, from the rows."""
+    report = notifications_sweep_emails()
+    return {"sent": report.sent, "failed": report.failed, "gave_up": report.gave_up}

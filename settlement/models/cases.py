@@ -199,7 +199,16 @@ class Notification(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
+    # The email outbox (settlement.services.notifications): the row is the work item.
+    emailed_at = models.DateTimeField(null=True, blank=True, help_text=_("When the email was sent"))
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_next_attempt_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text=_("When the sweeper may (re)try the email; while a sender holds it, the end of its lease. "
+                    "Empty once sent or given up."),
+    )
+    email_last_error = models.CharField(max_length=500, blank=True, default="")
+    email_gave_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -209,8 +218,25 @@ class Notification(models.Model):
                 condition=Q(transaction__isnull=False) & Q(kind__in=["late", "arrived"]),
                 name="notification_once_per_txn_state",
             ),
+            # A row is sent or given up, never both; either way it has left the outbox.
+            models.CheckConstraint(
+                condition=Q(emailed_at__isnull=True) | Q(email_gave_up_at__isnull=True),
+                name="notification_email_sent_xor_gave_up",
+            ),
+            models.CheckConstraint(
+                condition=(Q(emailed_at__isnull=True) & Q(email_gave_up_at__isnull=True))
+                | Q(email_next_attempt_at__isnull=True),
+                name="notification_email_done_leaves_outbox",
+            ),
         ]
-        indexes = [models.Index(fields=["merchant", "-created_at"], name="notification_merchant_recent")]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at"], name="notification_merchant_recent"),
+            # The sweeper's claim and the /healthz backlog: only rows still in the outbox.
+            models.Index(
+                fields=["email_next_attempt_at"], condition=Q(email_next_attempt_at__isnull=False),
+                name="notification_email_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.merchant_id}"

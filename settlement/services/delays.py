@@ -376,7 +376,7 @@ def delays_flag(
         report.add(batch)
         if batch.notification_ids:
             ids = batch.notification_ids
-            db_transaction.on_commit(lambda ids=ids: send_notification_emails.delay(ids))
+            db_transaction.on_commit(lambda ids=ids: send_notification_emails.delay(ids), robust=True)
         if batch.flagged < batch_size:
             break
         report.more = number == max_batches - 1
@@ -417,7 +417,7 @@ def delays_on_final(*, txns: list[Transaction], now: datetime) -> None:
     if notification_ids:
         from settlement.tasks import send_notification_emails
 
-        db_transaction.on_commit(lambda: send_notification_emails.delay(notification_ids))
+        db_transaction.on_commit(lambda: send_notification_emails.delay(notification_ids), robust=True)
 
 
 def arrival_explained(txn: Transaction) -> dict:
