@@ -100,7 +100,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "config.login_security.DelayedAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -125,12 +125,24 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
 SESSION_COOKIE_HTTPONLY = True
 
-# django-axes: at most 10 failures, then 30 minutes locked out.
+# django-axes: 10 failures of one username from one address lock that pair out for
+# 30 minutes. By the pair, never by username or address alone: many Chinese mobile
+# users share one address, and a stranger's typos must not lock the real user out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_LOCKOUT_CALLABLE = "config.login_security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.login_security.client_ip"
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+# address is REMOTE_ADDR; compose's production shape sits behind one).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Across all addresses, a username's failures beyond LOGIN_USERNAME_DELAY_AFTER delay
+# each further check by STEP seconds more, capped at MAX: slower guessing, no lockout.
+LOGIN_USERNAME_DELAY_AFTER = env.int("LOGIN_USERNAME_DELAY_AFTER", default=5)
+LOGIN_USERNAME_DELAY_STEP_SECONDS = env.float("LOGIN_USERNAME_DELAY_STEP_SECONDS", default=0.5)
+LOGIN_USERNAME_DELAY_MAX_SECONDS = env.float("LOGIN_USERNAME_DELAY_MAX_SECONDS", default=3.0)
 
 # --- Production hardening (on when DJANGO_SECURE=true, i.e. behind TLS) ----------
 if env.bool("DJANGO_SECURE", default=False):
