@@ -7,8 +7,11 @@ Chinese input methods become ASCII, any script's decimal digits count):
 
 - digits form groups; groups joined by one space, dash or dot form a run
   ("6225 8801-2345.6789");
-- a run holds a card number when some consecutive whole groups of it hold 13-19
-  digits passing Luhn: "6225 8801 2345 6789 123" (a PAN and its CVV) is caught;
+- a card number is one group of 13-19 digits passing Luhn, or consecutive groups
+  spelt the way cards are written (every group but the last of 4-6 digits: 4-4-4-4,
+  4-6-5, 6-…) holding 13-19 digits passing Luhn, so "6225 8801 2345 6789 123" (a PAN
+  and its CVV) is caught while "R000000000004-2" (a reference and a counter) or
+  "2026.11.22 1030…" are not;
 - within one group nothing is cut out: a 25-digit number is not searched by sliding
   windows, so long unrelated numbers are not flagged by chance;
 - a group right after "+" is a telephone country code and never starts a card number;
@@ -22,6 +25,7 @@ import unicodedata
 _DIGIT_RUN = re.compile(r"\d+(?:[ .\-]\d+)*")
 _GROUP = re.compile(r"\d+")
 _MIN, _MAX = 13, 19
+_INNER = range(4, 7)  # digits of a group followed by more digits of the same card number
 
 
 def luhn_valid(digits: str) -> bool:
@@ -45,9 +49,12 @@ def _run_holds_pan(run: str, after_plus: bool, before_x: bool) -> bool:
     if before_x and len(groups[-1]) == 17:
         groups.pop()  # 17 digits and an X: a resident ID number's check character
     for start in range(1 if after_plus else 0, len(groups)):
-        digits = ""
+        digits, previous = "", ""
         for group in groups[start:]:
+            if previous and len(previous) not in _INNER:
+                break  # the previous group cannot sit inside a card number
             digits += group
+            previous = group
             if len(digits) > _MAX:
                 break
             if len(digits) >= _MIN and luhn_valid(digits):
