@@ -1,8 +1,18 @@
 from datetime import time
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from channels.poll_signing import poll_url_problem
+
+
+def validate_poll_url(url: str) -> None:
+    if url and poll_url_problem(url, plain_http_hosts=settings.POLL_PLAIN_HTTP_HOSTS):
+        raise ValidationError(_("The poll URL must use https:// (http:// only for localhost / 127.0.0.1)."),
+                              code="insecure_poll_url")
 
 
 class BusinessCalendar(models.Model):
@@ -76,7 +86,10 @@ class Channel(models.Model):
     same_day_window_minutes = models.PositiveIntegerField(default=120)
     grace_minutes = models.PositiveIntegerField(default=120, help_text=_("Before a swipe is late"))
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="channels")
-    poll_url = models.URLField(blank=True)
+    poll_url = models.URLField(blank=True, validators=[validate_poll_url])
+    # Signs our status queries (Standard Webhooks, whsec_...); the acquirer verifies them.
+    # Its answers are verified with the channel's signing secrets (ChannelSecret).
+    poll_secret = models.CharField(max_length=200, blank=True)
     poll_interval_seconds = models.PositiveIntegerField(default=60)
     poll_enabled = models.BooleanField(default=True)
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.UP)

@@ -334,6 +334,8 @@ POLL_MAX_BACKOFF_SECONDS = env.int("POLL_MAX_BACKOFF_SECONDS", default=3600)
 POLL_CONNECT_TIMEOUT = env.float("POLL_CONNECT_TIMEOUT", default=3.05)
 POLL_READ_TIMEOUT = env.float("POLL_READ_TIMEOUT", default=10.0)
 POLL_HTTP_ATTEMPTS = env.int("POLL_HTTP_ATTEMPTS", default=3)
+# Status APIs are https://, except on these hosts (a simulator beside the app).
+POLL_PLAIN_HTTP_HOSTS = env.list("POLL_PLAIN_HTTP_HOSTS", default=["localhost", "127.0.0.1", "::1"])
 POLL_RETRY_BASE_DELAY = env.float("POLL_RETRY_BASE_DELAY", default=0.25)
 POLL_RETRY_MAX_DELAY = env.float("POLL_RETRY_MAX_DELAY", default=2.0)
 # Consecutive failed polls before a channel is degraded / down.
