@@ -148,3 +148,31 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookReceipt(models.Model):
+    """An accepted signed write (`webhook-id`) and the answer it got, kept a little
+    longer than a signature stays valid: a replay inside the window gets this answer
+    back and is never applied again (channels.replay)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    webhook_id = models.CharField(max_length=200)
+    # sha256 of method, path and body: the same id with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+    # NULL only inside the first delivery's own transaction (the answer is written last).
+    status_code = models.PositiveSmallIntegerField(null=True)
+    answer = models.BinaryField(default=b"")  # zlib-compressed JSON body
+
+    class Meta:
+        constraints = [
+            # One answer per (channel, webhook-id): concurrent deliveries race on this.
+            models.UniqueConstraint(fields=["channel", "webhook_id"], name="webhook_receipt_unique"),
+        ]
+        indexes = [
+            # The periodic purge deletes the oldest receipts.
+            models.Index(fields=["received_at"], name="webhook_receipt_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.webhook_id}"

@@ -243,6 +243,8 @@ SPECTACULAR_SETTINGS = {
 API_MAX_BATCH_ITEMS = 1000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 WEBHOOK_TOLERANCE_SECONDS = 300
+# Accepted webhook-ids (channels.replay) are kept 2 x tolerance + this margin, purged by beat.
+WEBHOOK_REPLAY_MARGIN_SECONDS = env.int("WEBHOOK_REPLAY_MARGIN_SECONDS", default=300)
 
 # --- Celery (RELIABILITY.md) ----------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"filesystem://localhost/{VAR_DIR}/broker")
@@ -344,6 +346,10 @@ CHANNEL_DOWN_AFTER = env.int("CHANNEL_DOWN_AFTER", default=5)
 CELERY_BEAT_SCHEDULE["channels-poll-due"] = {
     "task": "channels.tasks.poll_due_channels",
     "schedule": env.float("POLL_BEAT_SECONDS", default=5.0),
+}
+CELERY_BEAT_SCHEDULE["channels-purge-webhook-receipts"] = {
+    "task": "channels.tasks.purge_webhook_receipts",
+    "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
     "task": "channels.tasks.worker_heartbeat",
