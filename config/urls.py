@@ -17,3 +17,4 @@ urlpatterns = [
     path("api/v1/acquirer/<str:channel_code>/", include("channels.api.urls")),
     path("staff/", include("settlement.staff.urls")),
 ]
+handler404 = "config.views.not_found"

@@ -33,3 +33,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
         cursor.execute("SELECT 1")
     return JsonResponse({"ok": True, "database": connection.vendor})
 
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """handler404: an API client gets the API's JSON error shape, a person the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint."}}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
