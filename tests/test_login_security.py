@@ -38,6 +38,8 @@ def test_the_attacker_locks_himself_out_and_the_victim_elsewhere_still_logs_in(c
     # the lockout page is our translatable template, not axes' bare English line
     assert "registration/lockout.html" in [t.name for t in locked.templates]
     assert "Try again in 30 minutes" in locked.content.decode()
+    chinese = attempt(attacker, RIGHT, "203.0.113.9", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "登录失败次数过多" in chinese and "30 分钟后再试" in chinese
     # when: the real user logs in from his own network
     response = attempt(victim, RIGHT, "198.51.100.7")
     # then: he is in (after at most the capped delay)
