@@ -54,8 +54,13 @@ class ChannelAdmin(admin.ModelAdmin):
     list_filter = ["health"]
     search_fields = ["code", "name"]
     readonly_fields = ["health", "health_changed_at", "consecutive_poll_failures", "last_poll_at",
-                       "last_poll_ok_at", "last_poll_error"]
+                       "last_poll_ok_at", "last_poll_error", "poll_secret_masked"]
+    exclude = ["poll_secret"]  # printed once by `manage.py addchannel`, never typed in or shown
     inlines = [ChannelSecretInline]
+
+    @admin.display(description="poll secret")
+    def poll_secret_masked(self, obj: Channel) -> str:
+        return f"whsec_…{obj.poll_secret[-4:]}" if obj.poll_secret else "-"
 
 
 @admin.register(WorkerHeartbeat)

@@ -52,6 +52,7 @@ def generate_secret() -> str:
 def channel_create(*, code: str, name: str, secret: str | None = None, **fields) -> tuple[Channel, str]:
     """Create a channel on the China calendar with one active signing secret."""
     calendar = BusinessCalendar.objects.filter(code=CHINA_CALENDAR_CODE).first() or calendar_seed_china()
+    fields.setdefault("poll_secret", generate_secret())
     channel = Channel.objects.create(code=code, name=name, calendar=calendar, **fields)
     secret = secret or generate_secret()
     ChannelSecret.objects.create(channel=channel, secret=secret)

@@ -3,9 +3,11 @@
 sets DJANGO_SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and DJANGO_DEBUG=false.
 """
 
+import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -15,8 +17,22 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The default key only serves local runs; `check --deploy` flags it.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-local-dev-only-change-me")
+# The test run's own process (pytest-django reads settings before any conftest); the
+# processes a test starts get DJANGO_SECRET_KEY and DJANGO_SECURE from tests/conftest.py.
+TESTING = "pytest" in sys.modules
+_DEV_SECRET_KEY = "django-insecure-local-dev-only-change-me"
+# The key: DJANGO_SECRET_KEY, else the one `make run` wrote to var/secret_key. With
+# DEBUG off and neither, the app refuses to start rather than sign sessions with a
+# key everyone can read here.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY and (VAR_DIR / "secret_key").is_file():
+    SECRET_KEY = (VAR_DIR / "secret_key").read_text().strip()
+if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is missing or too short (32+ characters). Set it, or DJANGO_DEBUG=true for a dev key."
+        )
+    SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -36,6 +52,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "csp",
     "merchants",
     "channels",
     "settlement",
@@ -52,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns lockouts into responses.
     "axes.middleware.AxesMiddleware",
 ]
@@ -100,7 +118,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "config.login_security.DelayedAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -125,22 +143,56 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
 SESSION_COOKIE_HTTPONLY = True
 
-# django-axes: at most 10 failures, then 30 minutes locked out.
+# django-axes: 10 failures of one username from one address lock that pair out for
+# 30 minutes. By the pair, never by username or address alone: many Chinese mobile
+# users share one address, and a stranger's typos must not lock the real user out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_LOCKOUT_CALLABLE = "config.login_security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.login_security.client_ip"
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+# address is REMOTE_ADDR; compose's production shape sits behind one).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Across all addresses, a username's failures beyond LOGIN_USERNAME_DELAY_AFTER delay
+# each further check by STEP seconds more, capped at MAX: slower guessing, no lockout.
+LOGIN_USERNAME_DELAY_AFTER = env.int("LOGIN_USERNAME_DELAY_AFTER", default=5)
+LOGIN_USERNAME_DELAY_STEP_SECONDS = env.float("LOGIN_USERNAME_DELAY_STEP_SECONDS", default=0.5)
+LOGIN_USERNAME_DELAY_MAX_SECONDS = env.float("LOGIN_USERNAME_DELAY_MAX_SECONDS", default=3.0)
 
-# --- Production hardening (on when DJANGO_SECURE=true, i.e. behind TLS) ----------
-if env.bool("DJANGO_SECURE", default=False):
+# --- Production hardening: on unless DEBUG (or DJANGO_SECURE=false, as `make run` over
+# plain http sets). Behind the TLS proxy, which sets X-Forwarded-Proto. ------------------
+SECURE = env.bool("DJANGO_SECURE", default=not (DEBUG or TESTING))
+if SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe health over plain http
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): our own static files only; no inline script,
+# style or handler anywhere (templates load static/js/*.js), no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- I18n / time ----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -195,6 +247,8 @@ SPECTACULAR_SETTINGS = {
 API_MAX_BATCH_ITEMS = 1000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 WEBHOOK_TOLERANCE_SECONDS = 300
+# Accepted webhook-ids (channels.replay) are kept 2 x tolerance + this margin, purged by beat.
+WEBHOOK_REPLAY_MARGIN_SECONDS = env.int("WEBHOOK_REPLAY_MARGIN_SECONDS", default=300)
 
 # --- Celery (RELIABILITY.md) ----------------------------------------------------
 # The embedded default is kombu's SQLAlchemy transport on a SQLite file next to the
@@ -295,6 +349,8 @@ POLL_MAX_APPLY_FAILURES = env.int("POLL_MAX_APPLY_FAILURES", default=5)
 POLL_CONNECT_TIMEOUT = env.float("POLL_CONNECT_TIMEOUT", default=3.05)
 POLL_READ_TIMEOUT = env.float("POLL_READ_TIMEOUT", default=10.0)
 POLL_HTTP_ATTEMPTS = env.int("POLL_HTTP_ATTEMPTS", default=3)
+# Status APIs are https://, except on these hosts (a simulator beside the app).
+POLL_PLAIN_HTTP_HOSTS = env.list("POLL_PLAIN_HTTP_HOSTS", default=["localhost", "127.0.0.1", "::1"])
 POLL_RETRY_BASE_DELAY = env.float("POLL_RETRY_BASE_DELAY", default=0.25)
 POLL_RETRY_MAX_DELAY = env.float("POLL_RETRY_MAX_DELAY", default=2.0)
 # Consecutive failed polls before a channel is degraded / down.
@@ -303,6 +359,10 @@ CHANNEL_DOWN_AFTER = env.int("CHANNEL_DOWN_AFTER", default=5)
 CELERY_BEAT_SCHEDULE["channels-poll-due"] = {
     "task": "channels.tasks.poll_due_channels",
     "schedule": env.float("POLL_BEAT_SECONDS", default=5.0),
+}
+CELERY_BEAT_SCHEDULE["channels-purge-webhook-receipts"] = {
+    "task": "channels.tasks.purge_webhook_receipts",
+    "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
     "task": "channels.tasks.worker_heartbeat",

@@ -43,3 +43,12 @@ def staff_health(request: HttpRequest) -> HttpResponse:
     _status, body = health_report(use_cache=False)
     return render(request, "health.html", {"report": body, "rows": health_rows(body)})
 
+
+
+def not_found(request: HttpRequest, exception=None) -> HttpResponse:
+    """handler404: an API client gets the API's JSON error shape, a person the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such endpoint."}}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)

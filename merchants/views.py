@@ -3,6 +3,7 @@ every write from a service; the merchant is the session's current one."""
 
 import csv
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,7 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.csv_safety import safe_row
 from config.sessions import session_passive
 from merchants import selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
@@ -289,6 +291,10 @@ class _Echo:
         return value
 
 
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
 CSV_COLUMNS = ["reference", "captured_at", "amount", "fee", "net", "status", "card", "terminal", "expected_by",
                "credited_at", "payout"]
 
@@ -313,13 +319,14 @@ def export(request: HttpRequest, merchant) -> HttpResponse:
     def lines():
         writer = csv.writer(_Echo())
         # The BOM tells Excel the file is UTF-8, so Chinese names open correctly.
-        yield "\ufeff" + writer.writerow(headers)
+        yield "\ufeff" + writer.writerow(safe_row(headers))
         for txn in rows.iterator(chunk_size=2000):
-            yield writer.writerow([
-                txn.reference, fmt(txn.captured_at), f"{txn.amount:.2f}", f"{txn.fee:.2f}", f"{txn.net:.2f}",
+            # Amounts stay Decimals (a negative one is data); every text from outside is made inert.
+            yield writer.writerow(safe_row([
+                txn.reference, fmt(txn.captured_at), _cents(txn.amount), _cents(txn.fee), _cents(txn.net),
                 labels.get(txn.status, txn.status), txn.masked_pan, txn.terminal.serial_number if txn.terminal else "",
                 fmt(txn.expected_by), fmt(txn.credited_at), txn.payout.reference if txn.payout else "",
-            ])
+            ]))
 
     filename = f"swipes-{merchant.merchant_no}-{form.cleaned_data['date_from']:%Y%m%d}-{form.cleaned_data['date_to']:%Y%m%d}.csv"
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

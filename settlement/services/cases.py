@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from settlement.lifecycle import Status
 from settlement.models import CaseEntry, ChannelIncident, FollowUpCase, Notification, Transaction
+from settlement.pan import contains_full_pan
 from settlement.services.notifications import notifications_create
 
 OPEN_STATUSES = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED, FollowUpCase.Status.ESCALATED]
@@ -25,7 +26,14 @@ class CaseError(ValueError):
         self.message = message
 
 
+def _refuse_pan(*texts: str) -> None:
+    if any(contains_full_pan(t) for t in texts if t):
+        raise CaseError("full_pan_forbidden", _("Do not write a full card number; the last 4 digits are enough."))
+
+
 def _entry(case: FollowUpCase, kind: str, *, by, now: datetime, body: str = "", **extra) -> CaseEntry:
+    # Every staff text reaches the case through here (inside the action's transaction).
+    _refuse_pan(body, *(v for v in extra.values() if isinstance(v, str)))
     return CaseEntry.objects.create(case=case, kind=kind, author=by, body=body, created_at=now, **extra)
 
 
@@ -284,6 +292,7 @@ def incident_resolve(*, incident: ChannelIncident, by: AbstractBaseUser, note: s
     leave the incident and come back to the queue one by one for a re-check.
     Returns how many cases went back to the queue."""
     now = now or timezone.now()
+    _refuse_pan(note)
     changed = ChannelIncident.objects.filter(pk=incident.pk, status=ChannelIncident.Status.OPEN).update(
         status=ChannelIncident.Status.RESOLVED, resolved_at=now, resolved_by=by, note=note.strip()
     )

@@ -34,6 +34,8 @@ DEMO_MERCHANTS = [
     ("M100004", "晨光文具 Morning Stationery", 1, Cycle.D0, "9042"),
 ]
 SECRETS_FILE = Path(settings.VAR_DIR) / "demo_channels.json"
+# The simulator verifies our status queries with these (simulate_acquirer reads them).
+POLL_SECRETS_FILE = Path(settings.VAR_DIR) / "demo_poll_secrets.json"
 DEMO_STUCK_FOR = timedelta(minutes=20)
 
 
@@ -46,11 +48,13 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
     rng = random.Random(seed)
     now = timezone.now()
     secrets = {}
+    poll_secrets = {}
     channels = []
     for i, (code, name) in enumerate(DEMO_CHANNELS):
         poll_url = f"{poll_base_url.rstrip('/')}/{code}/status" if poll_base_url else ""
         channel, secret = channel_create(code=code, name=name, poll_url=poll_url, poll_interval_seconds=15 + 5 * i)
         secrets[code] = secret
+        poll_secrets[code] = channel.poll_secret
         channels.append(channel)
 
     User = get_user_model()
@@ -72,6 +76,8 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
     SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
     SECRETS_FILE.write_text(json.dumps(secrets, indent=2))
     SECRETS_FILE.chmod(0o600)
+    POLL_SECRETS_FILE.write_text(json.dumps(poll_secrets, indent=2))
+    POLL_SECRETS_FILE.chmod(0o600)
     return secrets
 
 

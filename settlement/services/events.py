@@ -38,6 +38,7 @@ from settlement.lifecycle import (
     judge,
 )
 from settlement.models import SettlementEvent, Transaction
+from settlement.pan import contains_full_pan
 from settlement.services.data_errors import Contradiction, data_errors_record, event_facts
 from settlement.services.delays import delays_on_final
 from settlement.services.payout_links import payouts_on_swipe_events
@@ -94,6 +95,9 @@ def _validate(item: EventInput, now: datetime) -> EventResult | None:
         return _reject(item, "naive_datetime", "occurred_at needs a UTC offset.")
     if item.occurred_at > now + MAX_CLOCK_SKEW:
         return _reject(item, "occurred_in_future", "occurred_at is in the future.")
+    # The one door checks too: poll answers and staff entries reach it without the API's item check.
+    if any(contains_full_pan(t) for t in (item.reason, item.payout_reference, item.reference, item.event_id) if t):
+        return _reject(item, "full_pan_forbidden", "A full card number is not accepted; send first 6 + last 4 at most.")
     return None
 
 

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from channels.models import Channel
 from channels.polling import PollAnswer, PollFailed, status_query
+from channels.selectors import poll_signing_for
 from channels.services import channel_record_poll
 from settlement import items as item_rules
 from settlement.lifecycle import NON_FINAL_STATUSES, Outcome
@@ -178,7 +179,8 @@ def channel_poll(
         report.claimed += len(rows)
         report.more = len(rows) == batch_size
         try:
-            answers = status_query(url=channel.poll_url, references=[r.reference for r in rows])
+            answers = status_query(url=channel.poll_url, references=[r.reference for r in rows],
+                                   signing=poll_signing_for(channel))
         except PollFailed as exc:
             report.failed, report.error = True, exc.code
             _reschedule(rows=rows, learned=set(), interval=channel.poll_interval_seconds, now=now or timezone.now())

@@ -1,5 +1,6 @@
 """POST events: through the one door (events_apply, source "push"), per-item results."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -166,3 +167,22 @@ def test_a_pushed_delayed_id_is_refused_so_the_late_scan_still_writes_its_audit_
     delays_flag(now=txn.overdue_at + timedelta(minutes=1))
     row = SettlementEvent.objects.get(event_id=f"delayed:{txn.pk}")
     assert (row.type, row.source, row.transaction_id) == ("delayed", "system", txn.pk)
+
+@pytest.mark.parametrize("reason", ["卡号６２２５８８０１２３４５６７８３", "6225 8801 2345 6783 123", "6225.8801.2345.6783"])
+def test_a_card_number_in_any_spelling_is_refused_even_json_escaped(acquirer, txn, reason):
+    # ensure_ascii: the raw body holds "\\uff16...", a card number only once decoded
+    raw = json.dumps({"events": [event("e1", kind="cleared", reason=reason)]}, ensure_ascii=True).encode()
+    [result] = results(acquirer.post("events", raw=raw))
+    assert (result["result"], result["error"]["code"]) == ("rejected", "full_pan_forbidden")
+    assert not SettlementEvent.objects.filter(event_id="e1").exists()
+
+
+def test_the_one_door_refuses_a_card_number_from_a_poll_answer(channel, txn):
+    from settlement.services.events import EventInput, events_apply
+
+    item = EventInput(event_id="p1", reference="R1", type="cleared", occurred_at=timezone.now(),
+                      reason="持卡人 ６２２５８８０１２３４５６７８３")
+    [result] = events_apply(channel=channel, events=[item], source=SettlementEvent.Source.POLL)
+    assert (result.result, result.code) == ("rejected", "full_pan_forbidden")
+    txn.refresh_from_db()
+    assert txn.status == "captured" and not SettlementEvent.objects.filter(event_id="p1").exists()

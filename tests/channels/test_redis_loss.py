@@ -120,7 +120,7 @@ def test_redis_lost_under_load_due_work_is_rederived_and_nothing_is_lost(procs, 
     sim = Simulator(channel="acq-redis", extra=["--latency-ms", "1000"])
     procs.append(sim)
     merchant = MerchantFactory(channel__code=sim.channel, settlement_cycle="T1")
-    Channel.objects.filter(pk=merchant.channel_id).update(poll_url=sim.status_url, poll_interval_seconds=1)
+    sim.attach(merchant.channel_id, poll_interval_seconds=1)
     channel = Channel.objects.get(pk=merchant.channel_id)
     terminal = TerminalFactory(merchant=merchant)
     txns = [make_transaction(merchant=merchant, terminal=terminal, captured_at=timezone.now())

@@ -169,6 +169,21 @@ def test_export_is_utf8_with_bom_in_the_merchants_time_zone(logged_in, shop):
     assert by_ref["A100"][1] == local
 
 
+@pytest.mark.parametrize("reference", ["=1+2", "+3", "-4", "@SUM(A1:A9)", "\tx", "\r=cmd"])
+def test_export_cells_a_spreadsheet_would_evaluate_are_inert(logged_in, shop, reference):
+    from tests.factories import TerminalFactory
+
+    terminal = TerminalFactory(merchant=shop.merchant, serial_number="=HYPERLINK(\"http://x\")")
+    make_transaction(merchant=shop.merchant, reference=reference, terminal=terminal)
+    day = timezone.localdate()
+    response = logged_in.get("/m/export/", {"date_from": str(day - timedelta(days=5)), "date_to": str(day)})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    [row] = [r for r in rows[1:] if r[0].lstrip("'") == reference]
+    assert row[0] == "'" + reference and row[7] == "'=HYPERLINK(\"http://x\")"
+    assert row[2] == "128.00"  # amounts are numbers, left alone
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for cell in r)
+
+
 def test_export_rejects_a_bad_range(logged_in):
     response = logged_in.get("/m/export/", {"date_from": "2026-05-01", "date_to": "2026-04-01"})
     assert response.status_code == 400
