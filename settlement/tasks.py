@@ -1,10 +1,12 @@
 """Celery tasks: they take ids (or nothing), and call a service."""
 
 from celery import shared_task
+from django.db import transaction
 
 from settlement.services.cases import cases_escalate_untouched
 from settlement.services.delays import delays_flag, delays_mark_at_risk
 from settlement.services.notifications import notifications_send_emails
+from settlement.services.reschedule import recompute_pending
 
 
 @shared_task(name="settlement.tasks.flag_delays")
@@ -23,3 +25,17 @@ def flag_delays() -> dict:
 @shared_task(name="settlement.tasks.send_notification_emails")
 def send_notification_emails(notification_ids: list[int]) -> int:
     return notifications_send_emails(notification_ids=notification_ids)
+
+
+@shared_task(name="settlement.tasks.recompute_deadlines")
+def recompute_deadlines() -> dict:
+    """Beat, and the doorbell rung after a calendar or channel-rule change: work the
+    unfinished DeadlineRecompute rows in bounded batches; queue another run while work
+    remains (never a loop inside one task)."""
+    report = recompute_pending(max_batches=10)
+    if report.notification_ids:
+        ids = report.notification_ids
+        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    if report.more:
+        transaction.on_commit(recompute_deadlines.delay)
+    return {"looked_at": report.looked_at, "changed": report.changed, "unlated": report.unlated}

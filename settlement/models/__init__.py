@@ -1,9 +1,11 @@
 from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
+from settlement.models.reschedule import DeadlineRecompute
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
 __all__ = [
     "MASKED_PAN_REGEX",
     "CaseEntry",
+    "DeadlineRecompute",
     "ChannelIncident",
     "FollowUpCase",
     "Notification",

@@ -33,6 +33,7 @@ from settlement.lifecycle import (
 )
 from settlement.models import Payout, SettlementEvent, Transaction
 from settlement.services.delays import delays_on_final
+from settlement.services.reschedule import deadlines_on_events
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +192,8 @@ def _events_apply_once(
         _update_state(list(changed.values()))
         # Flagged swipes that became final close their cases (no statements otherwise).
         delays_on_final(txns=list(changed.values()), now=now)
+        # Re-settled swipes get a new deadline; late-and-returned ones a new cause.
+        deadlines_on_events(txns=list(changed.values()), known=known, now=now)
     return results
 
 

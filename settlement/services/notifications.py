@@ -22,21 +22,25 @@ log = logging.getLogger(__name__)
 
 
 def notifications_create(
-    *, kind: str, items: list[tuple[int, int, int | None, dict]], now: datetime
+    *, kind: str, items: list[tuple[int, int | None, int | None, dict]], now: datetime,
+    late_rounds: dict[int, int] | None = None,
 ) -> list[int]:
     """Insert (merchant_id, transaction_id, case_id, data) rows in one statement; returns
-    the ids of the rows that are new (a repeat for the same swipe and state is skipped)."""
+    the ids of the rows that are new (a repeat for the same swipe and state is skipped).
+    `late_rounds`: transaction id -> its late_round (a swipe late again is told again)."""
     if not items:
         return []
-    one = "(%s, %s, %s, %s, %s, %s)"
+    rounds = late_rounds or {}
+    one = "(%s, %s, %s, %s, %s, %s, %s)"
     sql = (
-        f"INSERT INTO {Notification._meta.db_table} (merchant_id, transaction_id, case_id, kind, data, created_at) "
+        f"INSERT INTO {Notification._meta.db_table} "
+        "(merchant_id, transaction_id, case_id, kind, data, created_at, late_round) "
         f"VALUES {', '.join([one] * len(items))} "
-        "ON CONFLICT (transaction_id, kind) WHERE transaction_id IS NOT NULL AND kind IN ('late', 'arrived') "
-        "DO NOTHING RETURNING id"
+        "ON CONFLICT (transaction_id, kind, late_round) WHERE transaction_id IS NOT NULL "
+        "AND kind IN ('late', 'arrived') DO NOTHING RETURNING id"
     )
     at = connection.ops.adapt_datetimefield_value(now)
-    params = [v for m, t, c, data in items for v in (m, t, c, kind, json.dumps(data), at)]
+    params = [v for m, t, c, data in items for v in (m, t, c, kind, json.dumps(data), at, rounds.get(t, 0))]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
