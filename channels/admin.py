@@ -4,6 +4,15 @@ from channels.calendar_edit import ORDINARY, RULE_FIELDS, calendar_day_set, cale
 from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret, WorkerHeartbeat
 
 
+def _ring() -> None:
+    """Start the recompute now (the beat task picks it up within 30 s anyway)."""
+    from django.db import transaction
+
+    from settlement.tasks import recompute_deadlines
+
+    transaction.on_commit(recompute_deadlines.delay)
+
+
 class CalendarYearInline(admin.TabularInline):
     model = CalendarYear
     extra = 1
@@ -22,8 +31,9 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
             data = getattr(year_form, "cleaned_data", None) or {}
             if not data or not data.get("year") or data.get("DELETE"):
                 continue
-            calendar_year_mark(calendar=form.instance, year=data["year"], complete=bool(data.get("complete")),
-                               source=data.get("source") or "admin")
+            if calendar_year_mark(calendar=form.instance, year=data["year"], complete=bool(data.get("complete")),
+                                  source=data.get("source") or "admin"):
+                _ring()
         for obj in formset.deleted_objects if hasattr(formset, "deleted_objects") else []:
             obj.delete()
         return None
@@ -41,11 +51,14 @@ class CalendarDayAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change and "date" in form.changed_data:
             calendar_day_set(calendar=obj.calendar, day=form.initial["date"], kind=ORDINARY, source="admin")
-        calendar_day_set(calendar=obj.calendar, day=obj.date, kind=obj.kind, name=obj.name, source="admin")
+        if calendar_day_set(calendar=obj.calendar, day=obj.date, kind=obj.kind, name=obj.name,
+                            source="admin").recompute_id:
+            _ring()
         obj.pk = CalendarDay.objects.get(calendar=obj.calendar, date=obj.date).pk  # for the admin's log
 
     def delete_model(self, request, obj):
-        calendar_day_set(calendar=obj.calendar, day=obj.date, kind=ORDINARY, source="admin")
+        if calendar_day_set(calendar=obj.calendar, day=obj.date, kind=ORDINARY, source="admin").recompute_id:
+            _ring()
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
@@ -85,6 +98,7 @@ class ChannelAdmin(admin.ModelAdmin):
 
             deadlines_recompute_request(reason=DeadlineRecompute.Reason.CHANNEL_RULES, channel_id=obj.pk,
                                         detail={"fields": moved, "source": "admin"})
+            _ring()
 
 
 @admin.register(WorkerHeartbeat)
