@@ -87,6 +87,10 @@ def notification_render(notification: Notification, *, tz: str | None = None) ->
             "%(credited_at)s, %(delay_hours)s hours later than expected. Case %(case)s is closed. "
             "Sorry for the wait."
         ) % facts
+    elif notification.kind == Notification.Kind.RESCHEDULED:  # issue 10: one per rescheduling batch
+        from settlement.deadline_texts import rescheduled_notification
+
+        title, body = rescheduled_notification(data, tz=tz)
     else:
         title = _("Update on your inquiry %(case)s") % facts
         body = data.get("message", "")
