@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db import transaction as db_transaction
-from django.db.models import Q
+from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from channels.business_days import BusinessDays
@@ -142,7 +143,13 @@ def _next_ids(request: DeadlineRecompute, channel_ids: list[int], limit: int) ->
     if request.since is not None:
         qs = qs.filter(overdue_at__gte=request.since)
     if request.phase == DeadlineRecompute.Phase.ON_TIME:
-        qs = qs.filter(delayed_since__isnull=True)
+        # A row this request moved to a later overdue_at lies ahead of the cursor again:
+        # its `rescheduled` event (one probe of event_unique_per_channel) says it is done.
+        done = SettlementEvent.objects.filter(
+            channel_id=OuterRef("channel_id"),
+            event_id=Concat(Value("rescheduled:"), Cast(OuterRef("id"), CharField()), Value(f":q{request.pk}")),
+        )
+        qs = qs.filter(delayed_since__isnull=True).exclude(Exists(done))
         if request.cursor_overdue_at is not None:
             qs = qs.filter(
                 Q(overdue_at__gt=request.cursor_overdue_at)
