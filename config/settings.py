@@ -322,3 +322,6 @@ CELERY_BEAT_SCHEDULE["flag-delays"] = {"task": "settlement.tasks.flag_delays", "
 DEADLINES_RECOMPUTE_BATCH_SIZE = env.int("DEADLINES_RECOMPUTE_BATCH_SIZE", default=2000)
 # Unfinished recompute requests are picked up this often (a lost doorbell costs this much).
 CELERY_BEAT_SCHEDULE["deadlines-recompute"] = {"task": "settlement.tasks.recompute_deadlines", "schedule": 30.0}
+# Merchants get their holiday settlement plan this many days before a holiday period.
+HOLIDAY_PLAN_DAYS_BEFORE = env.int("HOLIDAY_PLAN_DAYS_BEFORE", default=3)
+CELERY_BEAT_SCHEDULE["holiday-plans"] = {"task": "settlement.tasks.send_holiday_plans", "schedule": 3600.0}

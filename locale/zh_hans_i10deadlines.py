@@ -65,5 +65,15 @@ ZH = {
     "Not a date.": "不是有效日期。",
     "A day is a holiday, a workday or ordinary.": "日期类型只能是节假日、调休上班或普通日。",
     "Every day must lie in %(year)s.": "所有日期都必须在%(year)s年内。",
+    # holiday plans
+    "Holiday settlement plan": "节假日到账安排",
+    "The dates told, in the merchant's own cycle": "按商户自己的结算周期告知的日期",
+    "%(m)s/%(d)s": "%(m)s月%(d)s日",
+    "Holiday settlement plan: %(name)s": "节假日到账安排：%(name)s",
+    "Updated: %(title)s": "更新：%(title)s",
+    "Holiday settlement plan: card payments taken %(from)s–%(to)s will arrive by %(last)s.":
+        "节假日到账安排：%(from)s–%(to)s刷卡的款项，将于%(last)s前到账。",
+    "Holiday settlement plan: card payments taken %(from)s–%(to)s arrive as usual, the first by %(first)s and the "
+    "last by %(last)s.": "节假日到账安排：%(from)s–%(to)s刷卡的款项照常到账，最早%(first)s前、最晚%(last)s前到账。",
     "Mon": "一", "Tue": "二", "Wed": "三", "Thu": "四", "Fri": "五", "Sat": "六", "Sun": "日",
 }

@@ -2,6 +2,7 @@
 "预计到账时间已更新：… 原因：…" line and the merchant's batch notification. Rendered
 at display time from the facts stored on the `rescheduled` event / notification."""
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -59,3 +60,35 @@ def rescheduled_notification(data: dict, *, tz: str) -> tuple[str, str]:
     return title, body
 
 
+
+
+def _day(value: str) -> str:
+    try:
+        d = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return value or ""
+    return _("%(m)s/%(d)s") % {"m": d.month, "d": d.day}
+
+
+def _moment(value: str, tz: str) -> str:
+    at = parse_datetime(value or "")
+    if at is None:
+        return ""
+    local = at.astimezone(ZoneInfo(tz))
+    return f"{_day(local.date().isoformat())} {local:%H:%M}"
+
+
+def holiday_plan_notification(data: dict, *, tz: str) -> tuple[str, str]:
+    """"节假日到账安排：10月1日–7日刷卡的款项，将于10月8日18:00前到账" (with "更新" when the
+    calendar changed the plan after it was first sent)."""
+    facts = {"name": data.get("name", ""), "from": _day(data.get("from", "")), "to": _day(data.get("to", "")),
+             "first": _moment(data.get("first_arrives_by", ""), tz), "last": _moment(data.get("last_arrives_by", ""), tz)}
+    title = _("Holiday settlement plan: %(name)s") % facts
+    if data.get("update"):
+        title = _("Updated: %(title)s") % {"title": title}
+    if facts["first"] == facts["last"]:
+        body = _("Holiday settlement plan: card payments taken %(from)s–%(to)s will arrive by %(last)s.") % facts
+    else:
+        body = _("Holiday settlement plan: card payments taken %(from)s–%(to)s arrive as usual, the first by "
+                 "%(first)s and the last by %(last)s.") % facts
+    return title, body

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from settlement.services.cases import cases_escalate_untouched
 from settlement.services.delays import delays_flag, delays_mark_at_risk
+from settlement.services.holiday_plans import holiday_plans_send
 from settlement.services.notifications import notifications_send_emails
 from settlement.services.reschedule import recompute_pending
 
@@ -39,3 +40,13 @@ def recompute_deadlines() -> dict:
     if report.more:
         transaction.on_commit(recompute_deadlines.delay)
     return {"looked_at": report.looked_at, "changed": report.changed, "unlated": report.unlated}
+
+
+@shared_task(name="settlement.tasks.send_holiday_plans")
+def send_holiday_plans() -> int:
+    """Hourly: each active merchant's plan before a holiday period, once per merchant and
+    holiday (a constraint), again marked as an update if the calendar changed it."""
+    ids = holiday_plans_send()
+    if ids:
+        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    return len(ids)

@@ -1,5 +1,5 @@
 from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
-from settlement.models.reschedule import DeadlineRecompute
+from settlement.models.reschedule import DeadlineRecompute, HolidayPlan
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "DeadlineRecompute",
     "ChannelIncident",
     "FollowUpCase",
+    "HolidayPlan",
     "Notification",
     "Payout",
     "SettlementEvent",

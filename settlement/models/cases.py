@@ -178,6 +178,7 @@ class Notification(models.Model):
         ARRIVED = "arrived", _("Payment arrived")
         CASE_UPDATE = "case_update", _("Update on your inquiry")
         RESCHEDULED = "rescheduled", _("Expected arrival updated")
+        HOLIDAY_PLAN = "holiday_plan", _("Holiday settlement plan")
 
     # Indexed by notification_merchant_recent (merchant first), so no separate FK index.
     merchant = models.ForeignKey(

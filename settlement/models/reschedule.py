@@ -52,3 +52,29 @@ class DeadlineRecompute(models.Model):
 
     def __str__(self) -> str:
         return f"recompute {self.pk} {self.reason}"
+
+
+class HolidayPlan(models.Model):
+    """What a merchant was told before a holiday period of its channel's calendar: when
+    the money swiped during it arrives. One row per merchant and holiday (the constraint
+    makes two concurrent senders send once); a later calendar change that alters the plan
+    bumps `version` and the merchant is told again ("更新")."""
+
+    merchant = models.ForeignKey("merchants.Merchant", on_delete=models.CASCADE, related_name="+")
+    calendar = models.ForeignKey("channels.BusinessCalendar", on_delete=models.CASCADE, related_name="+")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+    plan = models.JSONField(default=dict, help_text=_("The dates told, in the merchant's own cycle"))
+    version = models.PositiveSmallIntegerField(default=1)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "calendar", "period_start"],
+                                    name="holidayplan_once_per_merchant_holiday"),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="holidayplan_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"plan {self.merchant_id} {self.period_start}"

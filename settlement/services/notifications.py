@@ -91,6 +91,10 @@ def notification_render(notification: Notification, *, tz: str | None = None) ->
         from settlement.deadline_texts import rescheduled_notification
 
         title, body = rescheduled_notification(data, tz=tz)
+    elif notification.kind == Notification.Kind.HOLIDAY_PLAN:  # issue 10: before each holiday
+        from settlement.deadline_texts import holiday_plan_notification
+
+        title, body = holiday_plan_notification(data, tz=tz)
     else:
         title = _("Update on your inquiry %(case)s") % facts
         body = data.get("message", "")
