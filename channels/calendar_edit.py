@@ -111,8 +111,8 @@ def calendar_year_mark(*, calendar: BusinessCalendar, year: int, complete: bool,
     row, created = CalendarYear.objects.select_for_update().get_or_create(
         calendar=calendar, year=year, defaults={"complete": complete, "source": source[:100]}
     )
-    if not created and row.complete == complete:
-        return None
+    if (created and not complete) or (not created and row.complete == complete):
+        return None  # no row and an incomplete row both mean Monday-Friday: nothing moves
     if not created:
         row.complete = complete
         row.source = source[:100] or row.source
