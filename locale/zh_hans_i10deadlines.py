@@ -75,5 +75,8 @@ ZH = {
         "节假日到账安排：%(from)s–%(to)s刷卡的款项，将于%(last)s前到账。",
     "Holiday settlement plan: card payments taken %(from)s–%(to)s arrive as usual, the first by %(first)s and the "
     "last by %(last)s.": "节假日到账安排：%(from)s–%(to)s刷卡的款项照常到账，最早%(first)s前、最晚%(last)s前到账。",
+    "When the period began and the merchant was told its money in transit": "假期开始、告知商户在途款项的时间",
+    "The %(name)s holiday has begun: %(n)s of your card payments (%(amount)s) are on their way and will all have "
+    "arrived by %(by)s.": "%(name)s假期已开始：您有%(n)s笔刷卡款（%(amount)s）在途，将于%(by)s前全部到账。",
     "Mon": "一", "Tue": "二", "Wed": "三", "Thu": "四", "Fri": "五", "Sat": "六", "Sun": "日",
 }

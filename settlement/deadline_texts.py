@@ -86,6 +86,11 @@ def holiday_plan_notification(data: dict, *, tz: str) -> tuple[str, str]:
     title = _("Holiday settlement plan: %(name)s") % facts
     if data.get("update"):
         title = _("Updated: %(title)s") % {"title": title}
+    if data.get("in_transit"):
+        facts.update(n=data.get("count", 0), amount=_money(data.get("amount", "")),
+                     by=_moment(data.get("in_transit_by", ""), tz))
+        return title, _("The %(name)s holiday has begun: %(n)s of your card payments (%(amount)s) are on their "
+                        "way and will all have arrived by %(by)s.") % facts
     if facts["first"] == facts["last"]:
         body = _("Holiday settlement plan: card payments taken %(from)s–%(to)s will arrive by %(last)s.") % facts
     else:

@@ -68,6 +68,9 @@ class HolidayPlan(models.Model):
     plan = models.JSONField(default=dict, help_text=_("The dates told, in the merchant's own cycle"))
     version = models.PositiveSmallIntegerField(default=1)
     sent_at = models.DateTimeField()
+    in_transit_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the period began and the merchant was told its money in transit")
+    )
 
     class Meta:
         constraints = [

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db import transaction as db_transaction
+from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
 from channels.business_days import BusinessDays
@@ -27,7 +28,8 @@ from channels.models import Channel
 from channels.selectors import business_days_for
 from merchants.models import Merchant
 from settlement.arrival import expected_arrival
-from settlement.models import HolidayPlan, Notification
+from settlement.lifecycle import NON_FINAL_STATUSES
+from settlement.models import HolidayPlan, Notification, Transaction
 from settlement.services.notifications import notifications_create
 from settlement.services.schedule import arrival_rules
 
@@ -74,7 +76,8 @@ def plan_for(*, channel: Channel, cycle: str, days: BusinessDays, period: Period
 
 def holiday_plans_send(*, now: datetime | None = None) -> list[int]:
     """Tell every active merchant the plan for holiday periods starting within the lead
-    time. Returns the ids of the notifications written (new plans and updated ones)."""
+    time, and on a period's first day the money already in transit for it. Returns the
+    ids of the notifications written."""
     now = now or timezone.now()
     lead = settings.HOLIDAY_PLAN_DAYS_BEFORE
     ids: list[int] = []
@@ -87,7 +90,42 @@ def holiday_plans_send(*, now: datetime | None = None) -> list[int]:
         today = now.astimezone(ZoneInfo(members[0].timezone)).date()
         for period in holiday_periods(days, start=today, end=today + timedelta(days=lead)):
             ids += _send_period(calendar_id=calendar_id, channels=members, days=days, period=period, now=now)
+            if period.start == today:
+                ids += _send_in_transit(calendar_id=calendar_id, channels=members, period=period, now=now)
     return ids
+
+
+@db_transaction.atomic
+def _send_in_transit(*, calendar_id: int, channels: list[Channel], period: Period, now: datetime) -> list[int]:
+    """The period has begun: each merchant told its plan hears, once (a conditional
+    UPDATE claims the plan rows), how much of its money is on the way and by when."""
+    table = HolidayPlan._meta.db_table
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET in_transit_sent_at = %s WHERE calendar_id = %s AND period_start = %s "
+            "AND in_transit_sent_at IS NULL RETURNING merchant_id, plan",
+            [at, calendar_id, period.start],
+        )
+        claimed = {m: json.loads(p) if isinstance(p, str) else p for m, p in cursor.fetchall()}
+    if not claimed:
+        return []
+    # One read for all of them: the in-flight swipes of the claimed merchants.
+    totals = {
+        row["merchant_id"]: row for row in Transaction.objects.filter(
+            merchant_id__in=list(claimed), status__in=sorted(NON_FINAL_STATUSES))
+        .values("merchant_id").annotate(n=Count("id"), amount=Sum("net"), latest=Max("expected_by")).order_by()
+    }
+    items = []
+    for merchant_id, plan in claimed.items():
+        got = totals.get(merchant_id)
+        if not got:
+            continue  # nothing on the way: nothing to say
+        items.append((merchant_id, None, None, {
+            **plan, "in_transit": True, "count": got["n"], "amount": str(got["amount"]),
+            "in_transit_by": got["latest"].isoformat(),
+        }))
+    return notifications_create(kind=Notification.Kind.HOLIDAY_PLAN, items=items, now=now)
 
 
 @db_transaction.atomic

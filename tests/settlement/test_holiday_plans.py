@@ -88,3 +88,23 @@ def test_two_concurrent_senders_tell_each_merchant_once(settings):
     assert sum(len(r) for r in results) == 5
     for merchant in merchants:
         assert Notification.objects.filter(merchant=merchant, kind="holiday_plan").count() == 1
+
+
+@pytest.mark.django_db
+def test_when_the_period_begins_each_merchant_hears_its_money_in_transit_once(settings):
+    from tests.factories import make_transaction
+
+    settings.HOLIDAY_PLAN_DAYS_BEFORE = 3
+    busy, idle = MerchantFactory(), MerchantFactory()
+    holiday_plans_send(now=SEP_28)
+    swipes = [make_transaction(merchant=busy, amount=a, captured_at=datetime(2026, 9, 30, 15, 0, tzinfo=SH))
+              for a in ("100.00", "50.00")]
+    oct_1 = datetime(2026, 10, 1, 9, 0, tzinfo=SH)
+    assert len(holiday_plans_send(now=oct_1)) == 1 and holiday_plans_send(now=oct_1) == []
+    told = Notification.objects.filter(merchant=busy, kind="holiday_plan").order_by("-id").first()
+    assert told.data["in_transit"] and told.data["count"] == 2
+    assert told.data["amount"] == str(sum(t.net for t in swipes))
+    with translation.override("zh-hans"):
+        body = notification_render(told)[1]
+    assert "2笔" in body and "10月8日 18:00" in body, body
+    assert not Notification.objects.filter(merchant=idle, data__in_transit=True).exists()
