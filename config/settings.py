@@ -382,7 +382,8 @@ DELAYS_INCIDENT_THRESHOLD = env.int("DELAYS_INCIDENT_THRESHOLD", default=20)
 DELAYS_INCIDENT_WINDOW_MINUTES = env.int("DELAYS_INCIDENT_WINDOW_MINUTES", default=60)
 # A case is due this many business days (channel calendar) after it opened.
 DELAYS_CASE_SLA_BUSINESS_DAYS = env.int("DELAYS_CASE_SLA_BUSINESS_DAYS", default=1)
-# An open or claimed case nobody touched for this long is escalated.
+# An open or claimed case nobody touched for this many business hours (hours on the
+# channel calendar's business days, like the SLA) is escalated.
 DELAYS_CASE_ESCALATE_AFTER_HOURS = env.int("DELAYS_CASE_ESCALATE_AFTER_HOURS", default=8)
 # A channel with this many consecutive failed polls counts as an outage for causes.
 DELAYS_POLL_FAILURES_OUTAGE = env.int("DELAYS_POLL_FAILURES_OUTAGE", default=3)
@@ -407,3 +408,13 @@ CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
 # --- Health (/healthz, /staff/health/, issue 14 item 3) ----------------------------
 # Everything but the database check is cached this long (per cache backend).
 HEALTHZ_CACHE_SECONDS = env.int("HEALTHZ_CACHE_SECONDS", default=5)
+
+# --- Deadlines that follow the calendar (settlement.services.reschedule, issue 10) ----
+# Swipes per recompute batch (one lock, one UPDATE, one INSERT each); a full batch
+# re-enqueues the task.
+DEADLINES_RECOMPUTE_BATCH_SIZE = env.int("DEADLINES_RECOMPUTE_BATCH_SIZE", default=2000)
+# Unfinished recompute requests are picked up this often (a lost doorbell costs this much).
+CELERY_BEAT_SCHEDULE["deadlines-recompute"] = {"task": "settlement.tasks.recompute_deadlines", "schedule": 30.0}
+# Merchants get their holiday settlement plan this many days before a holiday period.
+HOLIDAY_PLAN_DAYS_BEFORE = env.int("HOLIDAY_PLAN_DAYS_BEFORE", default=3)
+CELERY_BEAT_SCHEDULE["holiday-plans"] = {"task": "settlement.tasks.send_holiday_plans", "schedule": 3600.0}

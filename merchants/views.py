@@ -23,7 +23,8 @@ from merchants import selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words, status_label
 from merchants.services import notifications_mark_read
-from settlement.lifecycle import Status
+from settlement.deadline_texts import reschedule_reason, rescheduled_line
+from settlement.lifecycle import EventType, Status
 from settlement.services.inquiries import InquiryError, inquiry_open, inquiry_reply
 
 LIST_LIMIT = 100
@@ -138,11 +139,17 @@ def swipes(request: HttpRequest, merchant) -> HttpResponse:
 def swipe_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     txn = selectors.transaction_of(merchant, pk)
     cases = list(selectors.cases_of(merchant).filter(transaction=txn))
+    timeline = list(selectors.timeline_of(txn))
+    moved = [ev for ev in timeline if ev.type == EventType.RESCHEDULED]
+    for ev in moved:  # the stored reason is for staff; merchants read it in their language
+        ev.reason = reschedule_reason(ev.payload)
     context = {
         **_base_context(request, merchant),
         "txn": txn,
         "arrival_text": arrival_words(txn, merchant),
-        "timeline": list(selectors.timeline_of(txn)),
+        "rescheduled_text": rescheduled_line(moved[-1].payload, tz=merchant.timezone)
+        if moved and not txn.is_final else "",
+        "timeline": timeline,
         "cases": cases,
         "open_case": next((c for c in cases if c.status != c.Status.RESOLVED), None),
         "form": InquiryForm(),

@@ -74,6 +74,8 @@ class EventType(models.TextChoices):
     REFUNDED = "refunded", _("Refunded")
     # System bookkeeping: the swipe was found late. Does not change the status.
     DELAYED = "delayed", _("Found late")
+    # System bookkeeping: the stored deadline moved (calendar, channel rules, re-payment).
+    RESCHEDULED = "rescheduled", _("Expected arrival updated")
 
 
 # Event ids the system writes itself, refused from acquirers (push and poll): captured
@@ -111,7 +113,7 @@ _RANK = {Status.CAPTURED: 0, Status.CLEARED: 1, Status.SETTLED: 2, Status.CREDIT
 # Tie-break for events with the same timestamp: the natural order of the lifecycle.
 _TIE_ORDER = {t: i for i, t in enumerate(
     ["captured", "cleared", "held", "released", "settled", "returned", "credited",
-     "reversed", "refunded", "delayed"]
+     "reversed", "refunded", "delayed", "rescheduled"]
 )}
 
 

@@ -1,12 +1,15 @@
 from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
 from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent, PayoutLine
+from settlement.models.reschedule import DeadlineRecompute, HolidayPlan
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
 __all__ = [
     "MASKED_PAN_REGEX",
     "CaseEntry",
+    "DeadlineRecompute",
     "ChannelIncident",
     "FollowUpCase",
+    "HolidayPlan",
     "Notification",
     "Payout",
     "PayoutDiscrepancy",

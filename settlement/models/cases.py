@@ -68,6 +68,7 @@ class FollowUpCase(models.Model):
         COMPENSATED = "compensated", _("Compensated")
         ACCOUNT_CORRECTED = "account_corrected", _("Account corrected and re-paid")
         NO_FAULT = "no_fault", _("No fault found")
+        RESCHEDULED = "rescheduled", _("Deadline moved: not late any more")
 
     Cause = Cause
 
@@ -185,6 +186,8 @@ class Notification(models.Model):
         LATE = "late", _("Payment late")
         ARRIVED = "arrived", _("Payment arrived")
         CASE_UPDATE = "case_update", _("Update on your inquiry")
+        RESCHEDULED = "rescheduled", _("Expected arrival updated")
+        HOLIDAY_PLAN = "holiday_plan", _("Holiday settlement plan")
 
     # Indexed by notification_merchant_recent (merchant first), so no separate FK index.
     merchant = models.ForeignKey(
@@ -197,6 +200,8 @@ class Notification(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     # Rendered at display time in the reader's language; data holds the facts.
     data = models.JSONField(default=dict, blank=True)
+    # The swipe's late_round when written: a swipe late again after a reschedule is told again.
+    late_round = models.PositiveSmallIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
     # The email outbox (settlement.services.notifications): the row is the work item.
@@ -212,9 +217,10 @@ class Notification(models.Model):
 
     class Meta:
         constraints = [
-            # Never more than one message per swipe per state, however often detection runs.
+            # Never more than one message per swipe per state (and late spell), however
+            # often detection runs.
             models.UniqueConstraint(
-                fields=["transaction", "kind"],
+                fields=["transaction", "kind", "late_round"],
                 condition=Q(transaction__isnull=False) & Q(kind__in=["late", "arrived"]),
                 name="notification_once_per_txn_state",
             ),

@@ -108,6 +108,12 @@ class Transaction(models.Model):
         max_length=64, blank=True, default="", db_default="", help_text=_("A payout an event named before we had it: linked when it arrives")
     )
     delayed_since = models.DateTimeField(null=True, blank=True)
+    late_round = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text=_("How many late spells ended (rescheduled, re-paid); the next one's ids carry it")
+    )
+    scheduled_from = models.DateTimeField(
+        null=True, blank=True, help_text=_("The instant the deadline is counted from when not the capture (re-payment)")
+    )
     at_risk_since = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
@@ -143,6 +149,13 @@ class Transaction(models.Model):
                 fields=["overdue_at"],
                 name="txn_overdue_unflagged",
                 condition=Q(status__in=_NON_FINAL, delayed_since__isnull=True),
+            ),
+            # Deadline recompute (settlement.services.reschedule): the late in-flight rows,
+            # which txn_overdue_unflagged leaves out. Small: only flagged, non-final rows.
+            models.Index(
+                fields=["id"],
+                name="txn_late_inflight",
+                condition=Q(status__in=_NON_FINAL, delayed_since__isnull=False),
             ),
             # The poller claims due non-final rows of a channel.
             models.Index(
@@ -196,7 +209,7 @@ class SettlementEvent(models.Model):
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="events", db_index=False)
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="events", db_index=False)
     event_id = models.CharField(max_length=100, help_text=_("External id, unique per channel"))
-    type = models.CharField(max_length=10, choices=EventType.choices)
+    type = models.CharField(max_length=16, choices=EventType.choices)  # widening varchar: no rewrite
     source = models.CharField(max_length=6, choices=Source.choices)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.APPLIED)
     from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)

@@ -261,28 +261,82 @@ def cases_close_arrived(*, txns: list[Transaction], now: datetime) -> list[int]:
     )
 
 
+def business_hours_before(*, days, now: datetime, tz, hours: int) -> datetime:
+    """The instant `hours` business hours before `now`: time on the calendar's business
+    days counts, weekends and holidays do not (as the SLA counts business days)."""
+    local = now.astimezone(tz)
+    left = timedelta(hours=max(hours, 0))
+    day_end = local
+    day = local.date()
+    for _step in range(400):  # a year of days off in a row is a data error; stop there
+        day_begin = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+        if days.is_business_day(day):
+            span = day_end - day_begin
+            if span >= left:
+                return day_end - left
+            left -= span
+        day -= timedelta(days=1)
+        day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return day_end
+
+
 def cases_escalate_untouched(*, now: datetime | None = None) -> int:
-    """Open or claimed cases nobody acted on for too long are escalated (and so rise
-    in the queue). A conditional update: concurrent runs escalate each case once."""
+    """Open or claimed cases nobody acted on for N business hours of their channel's
+    calendar are escalated, and so sort first in the queue (case_queue). A conditional
+    update: concurrent runs escalate each case once."""
+    from zoneinfo import ZoneInfo
+
+    from channels.models import Channel
+    from channels.selectors import business_days_for
+
     now = now or timezone.now()
-    stale_before = now - timedelta(hours=settings.DELAYS_CASE_ESCALATE_AFTER_HOURS)
+    hours = settings.DELAYS_CASE_ESCALATE_AFTER_HOURS
+    stale = Q()
+    for channel in Channel.objects.only("id", "calendar_id", "timezone"):
+        before = business_hours_before(days=business_days_for(channel.calendar_id), now=now,
+                                       tz=ZoneInfo(channel.timezone), hours=hours)
+        stale |= Q(channel_id=channel.id, last_action_at__lt=before)
+    if not stale:
+        return 0
+    untouched = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED]
     with db_transaction.atomic():
         ids = list(
             FollowUpCase.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED], last_action_at__lt=stale_before)
+            .filter(stale, status__in=untouched)
             .values_list("id", flat=True)[:1000]
         )
         if not ids:
             return 0
-        changed = FollowUpCase.objects.filter(
-            id__in=ids, status__in=[FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED]
-        ).update(status=FollowUpCase.Status.ESCALATED, escalated_at=now, last_action_at=now)
+        changed = FollowUpCase.objects.filter(id__in=ids, status__in=untouched).update(
+            status=FollowUpCase.Status.ESCALATED, escalated_at=now, last_action_at=now
+        )
         CaseEntry.objects.bulk_create([
             CaseEntry(case_id=i, kind=CaseEntry.Kind.ESCALATED, created_at=now,
-                      data={"automatic": True, "untouched_hours": settings.DELAYS_CASE_ESCALATE_AFTER_HOURS})
+                      data={"automatic": True, "untouched_business_hours": hours})
             for i in ids
         ])
     return changed
+
+
+def cases_resuggest_returned(*, txn_ids: list[int], now: datetime) -> int:
+    """A late swipe the bank just returned: its open case's cause becomes the wrong
+    settlement account, with the return as evidence (two statements)."""
+    from settlement.models.cases import Cause
+
+    cases = list(FollowUpCase.objects.filter(transaction_id__in=txn_ids, status__in=OPEN_STATUSES)
+                 .exclude(cause=Cause.WRONG_ACCOUNT).values_list("id", "cause"))
+    if not cases:
+        return 0
+    evidence = {"status": Status.RETURNED, "rule": "status_returned"}
+    FollowUpCase.objects.filter(id__in=[c for c, _ in cases]).update(
+        cause=Cause.WRONG_ACCOUNT, cause_evidence=evidence, last_action_at=now
+    )
+    CaseEntry.objects.bulk_create([
+        CaseEntry(case_id=c, kind=CaseEntry.Kind.CAUSE, created_at=now,
+                  data={"from": old, "to": Cause.WRONG_ACCOUNT, "automatic": True})
+        for c, old in cases
+    ])
+    return len(cases)
 
 
 @db_transaction.atomic

@@ -6,7 +6,7 @@ rows still to look at are exactly those in the partial index `txn_overdue_unflag
 bounded batch by index order. On PostgreSQL the batch is claimed with
 `FOR UPDATE SKIP LOCKED`, so two scanners never wait on or flag the same row; the
 `delayed_since IS NULL` re-check in the UPDATE and the unique constraints on events
-(`delayed:<txn id>`), cases (`case_one_open_per_txn`) and notifications
+(`delayed:<txn id>[:<late round>]`), cases (`case_one_open_per_txn`) and notifications
 (`notification_once_per_txn_state`) make a repeat harmless even without it.
 
 A batch costs a constant number of statements whatever its size: claim, channels,
@@ -53,7 +53,7 @@ _NON_FINAL_SQL = ", ".join(f"'{s}'" for s in sorted(NON_FINAL_STATUSES))
 _LATE_WHERE = f"status IN ({_NON_FINAL_SQL}) AND delayed_since IS NULL AND overdue_at <= %s"
 _RETURNED = (
     "id", "channel_id", "merchant_id", "reference", "amount", "status", "business_date",
-    "expected_by", "overdue_at", "payout_id", "calendar_incomplete",
+    "expected_by", "overdue_at", "payout_id", "calendar_incomplete", "late_round",
 )
 
 
@@ -70,6 +70,7 @@ class LateRow:
     overdue_at: datetime
     payout_id: int | None
     calendar_incomplete: bool
+    late_round: int = 0  # > 0: late again after a reschedule; its ids carry the round
 
 
 @dataclass
@@ -222,7 +223,8 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         cursor.execute(
             f"INSERT INTO {SettlementEvent._meta.db_table} (channel_id, transaction_id, event_id, type, source, "
             "outcome, from_status, to_status, occurred_at, received_at, payout_reference, reason, payload, fingerprint) "
-            f"SELECT channel_id, id, 'delayed:' || id, %s, %s, %s, status, status, overdue_at, %s, '', '', "
+            f"SELECT channel_id, id, 'delayed:' || id || CASE WHEN late_round > 0 THEN ':' || late_round ELSE '' END, "
+            "%s, %s, %s, status, status, overdue_at, %s, '', '', "
             f"{_json_object()}('expected_by', expected_by, 'overdue_at', overdue_at), '' "
             f"FROM {txn_table} WHERE id {ids_sql} ON CONFLICT DO NOTHING",
             [EventType.DELAYED, SettlementEvent.Source.SYSTEM, "applied", _db_dt(now), *ids_params],
@@ -262,7 +264,7 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
             outage_failures=settings.DELAYS_POLL_FAILURES_OUTAGE,
         ))
         case_rows.append([
-            f"{reference_prefix}{r.id:06d}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
+            f"{reference_prefix}{r.id:06d}{f'-{r.late_round}' if r.late_round else ''}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
             FollowUpCase.Status.OPEN, FollowUpCase.Origin.DETECTED, suggestion.cause,
             json.dumps(suggestion.evidence), str(r.amount), db_now, db_sla, db_now, "",
         ])
@@ -302,6 +304,7 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
             for r in by_id.values()
         ],
         now=now,
+        late_rounds={r.id: r.late_round for r in rows if r.late_round},
     )
     report.notifications = len(report.notification_ids)
     return report

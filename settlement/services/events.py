@@ -42,6 +42,7 @@ from settlement.pan import contains_full_pan
 from settlement.services.data_errors import Contradiction, data_errors_record, event_facts
 from settlement.services.delays import delays_on_final
 from settlement.services.payout_links import payouts_on_swipe_events
+from settlement.services.reschedule import deadlines_on_events
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,8 @@ def _events_apply_once(
         delays_on_final(txns=list(changed.values()), now=now)
         # Payout links and the credited-by-swipes rule (no statements unless a payout is named or a swipe credited).
         payouts_on_swipe_events(channel=channel, named=payout_named, txns=changed.values(), source=source, now=now)
+        # Re-settled swipes get a new deadline; late-and-returned ones a new cause.
+        deadlines_on_events(txns=list(changed.values()), known=known, now=now)
     if contradictions:
         data_errors_record(channel=channel, contradictions=contradictions, now=now)
     return results

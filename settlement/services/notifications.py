@@ -35,26 +35,31 @@ log = logging.getLogger(__name__)
 
 
 def notifications_create(
-    *, kind: str, items: list[tuple[int, int, int | None, dict]], now: datetime
+    *, kind: str, items: list[tuple[int, int | None, int | None, dict]], now: datetime,
+    late_rounds: dict[int, int] | None = None,
 ) -> list[int]:
     """Insert (merchant_id, transaction_id, case_id, data) rows in one statement; returns
-    the ids of the rows that are new (a repeat for the same swipe and state is skipped)."""
+    the ids of the rows that are new (a repeat for the same swipe and state is skipped).
+    `late_rounds`: transaction id -> its late_round (a swipe late again is told again)."""
     if not items:
         return []
-    one = "(%s, %s, %s, %s, %s, %s, 0, '', %s)"
+    rounds = late_rounds or {}
+    one = "(%s, %s, %s, %s, %s, %s, 0, '', %s, %s)"
     sql = (
         f"INSERT INTO {Notification._meta.db_table} (merchant_id, transaction_id, case_id, kind, data, created_at, "
-        "email_attempts, email_last_error, email_next_attempt_at) "
+        "email_attempts, email_last_error, email_next_attempt_at, late_round) "
         f"VALUES {', '.join([one] * len(items))} "
-        "ON CONFLICT (transaction_id, kind) WHERE transaction_id IS NOT NULL AND kind IN ('late', 'arrived') "
-        "DO NOTHING RETURNING id"
+        "ON CONFLICT (transaction_id, kind, late_round) WHERE transaction_id IS NOT NULL "
+        "AND kind IN ('late', 'arrived') DO NOTHING RETURNING id"
     )
     at = connection.ops.adapt_datetimefield_value(now)
     # The sweeper leaves a new row to its own task for a while before taking over.
     sweep_at = connection.ops.adapt_datetimefield_value(
         now + timedelta(seconds=settings.NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS)
     )
-    params = [v for m, t, c, data in items for v in (m, t, c, kind, json.dumps(data), at, sweep_at)]
+    params = [
+        v for m, t, c, data in items for v in (m, t, c, kind, json.dumps(data), at, sweep_at, rounds.get(t, 0))
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
@@ -101,6 +106,14 @@ def notification_render(notification: Notification, *, tz: str | None = None) ->
             "%(credited_at)s, %(delay_hours)s hours later than expected. Case %(case)s is closed. "
             "Sorry for the wait."
         ) % facts
+    elif notification.kind == Notification.Kind.RESCHEDULED:  # issue 10: one per rescheduling batch
+        from settlement.deadline_texts import rescheduled_notification
+
+        title, body = rescheduled_notification(data, tz=tz)
+    elif notification.kind == Notification.Kind.HOLIDAY_PLAN:  # issue 10: before each holiday
+        from settlement.deadline_texts import holiday_plan_notification
+
+        title, body = holiday_plan_notification(data, tz=tz)
     else:
         title = _("Update on your inquiry %(case)s") % facts
         body = data.get("message", "")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from settlement.models import ChannelIncident, FollowUpCase, SettlementEvent
@@ -24,8 +24,8 @@ class QueueFilters:
 
 
 def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySet[FollowUpCase]:
-    """Cases matching the filters, most urgent first: SLA due time, then the money at
-    stake, then the oldest. Served by case_open_by_sla for the default (unresolved) view."""
+    """Cases matching the filters, most urgent first: escalated ones, then SLA due time,
+    then the money at stake, then the oldest."""
     now = now or timezone.now()
     qs = FollowUpCase.objects.all()
     if filters.status:
@@ -45,7 +45,10 @@ def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySe
         qs = qs.filter(opened_at__lte=now - timedelta(days=low))
         if high is not None:
             qs = qs.filter(opened_at__gt=now - timedelta(days=high + 1))
-    return qs.order_by("sla_due_at", "-amount_at_stake", "opened_at", "id")
+    # Escalated cases first (they are escalated because they need it), then SLA, money.
+    escalated_first = Case(When(status=FollowUpCase.Status.ESCALATED, then=Value(0)), default=Value(1),
+                           output_field=IntegerField())
+    return qs.order_by(escalated_first, "sla_due_at", "-amount_at_stake", "opened_at", "id")
 
 
 def queue_totals(qs: QuerySet[FollowUpCase]) -> dict:

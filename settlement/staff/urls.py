@@ -1,6 +1,6 @@
 from django.urls import path
 
-from settlement.staff import views
+from settlement.staff import calendars, views
 
 app_name = "staff"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_page, name="case"),
     path("cases/<int:case_id>/<slug:action>/", views.case_action, name="case-action"),
     path("incidents/<int:incident_id>/", views.incident_page, name="incident"),
+    path("calendars/<slug:code>/<int:year>/", calendars.year_editor, name="calendar-year"),
 ]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from channels.models import Channel
+from channels.selectors import calendars_missing_next_year
 from settlement.lifecycle import Outcome, Status
 from settlement.models import ChannelIncident, FollowUpCase
 from settlement.models.cases import Cause
@@ -82,6 +83,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "causes": Cause,
         "now": now,
         "querystring": _querystring(request),
+        # From 1 November: next year's calendar is a task until it is complete.
+        "calendars_missing": calendars_missing_next_year(today=timezone.localdate(now)) if not request.htmx else [],
+        "next_year": timezone.localdate(now).year + 1,
     }
     template = "settlement/staff/_queue.html" if request.htmx else "settlement/staff/queue.html"
     return render(request, template, context)

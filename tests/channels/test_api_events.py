@@ -147,7 +147,7 @@ def test_out_of_order_pushes_end_in_the_in_order_state(client, channel, data):
             assert result["result"] in ("applied", "stale", "duplicate"), result
     txn = Transaction.objects.get(channel=channel, reference=reference)
     assert txn.status == in_order_status(events)
-    assert txn.events.count() == 1 + len(events)
+    assert txn.events.exclude(type="rescheduled").count() == 1 + len(events)  # + captured; a re-payment adds its system event
 
 
 def test_an_event_contradicting_a_final_status_is_stored_and_answered_with_its_code(acquirer, txn):
