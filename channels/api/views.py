@@ -246,6 +246,15 @@ class EventsView(AcquirerView):
         operation_id="acquirer_events_push", tags=["acquirer"], parameters=[CHANNEL_CODE],
         request=s.EventsInputSerializer, responses={200: s.EventsOutputSerializer, **_ERRORS},
         summary="Push status events (at most 1,000 per request)",
+        description=(
+            "One result per event, in order: `applied`, `stale` (stored, changed nothing: older than what we know, "
+            "or a repeat), `duplicate` (this event_id with the same body), `rejected` (not stored; `error.code` "
+            "says why, e.g. `idempotency_conflict`, `invalid_transition`, `reserved_event_id` for ids starting "
+            "with `captured:`, `delayed:`, `staff:` or `rescheduled:`), or `contradicts_final`: the swipe is "
+            "already credited, reversed or refunded (final is final) and this event, of any date, would move it "
+            "elsewhere. It is stored for the record with `error.code` `transaction_final`, never applied, and our "
+            "staff review it; a retry is a `duplicate`."
+        ),
         examples=[OpenApiExample("Settled", request_only=True, value={"events": [{
             "event_id": "ev-0001", "reference": "RRN000123", "type": "settled",
             "occurred_at": "2026-11-22T16:00:00+08:00", "payout_reference": "PO-20261122-01"}]})],

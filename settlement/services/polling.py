@@ -248,3 +248,19 @@ def channel_poll_mark_enqueued(*, channel_id: int, seen_last_poll_at: datetime |
     if seen_last_poll_at is None:
         return bool(Channel.objects.filter(pk=channel_id, last_poll_at__isnull=True).update(last_poll_at=now))
     return bool(Channel.objects.filter(pk=channel_id, last_poll_at=seen_last_poll_at).update(last_poll_at=now))
+
+
+def channel_poll_resume(*, channel_id: int, now: datetime, dry_run: bool = False) -> int:
+    """After the fix: the rows that stopped polling (POLL_MAX_APPLY_FAILURES) are due
+    again with a clean counter, and the channel's banner goes. Returns how many rows."""
+    stopped = Transaction.objects.filter(
+        channel_id=channel_id, status__in=_NON_FINAL, poll_apply_failures__gte=settings.POLL_MAX_APPLY_FAILURES,
+        next_poll_at__isnull=True,
+    )
+    if dry_run:
+        return stopped.count()
+    with db_transaction.atomic():
+        resumed = stopped.update(poll_apply_failures=0, poll_attempts=0, next_poll_at=now)
+        Channel.objects.filter(pk=channel_id).update(poll_apply_error="", poll_apply_error_at=None)
+    log.info("channel %s: %s rows resume polling", channel_id, resumed)
+    return resumed

@@ -68,6 +68,15 @@ def _check(*, txn: Transaction, status: str, bank_reference: str, occurred_at: d
     return at
 
 
+def staff_event_id() -> str:
+    """`staff:<uuid>`. About 1 uuid hex in 250 holds a Luhn-valid run of 13+ digits: it
+    would read as a card number to every scan (and to our own refusal), so draw again."""
+    while True:
+        event_id = f"staff:{uuid.uuid4().hex}"
+        if not contains_full_pan(event_id):
+            return event_id
+
+
 @db_transaction.atomic
 def staff_event_record(
     *, case: FollowUpCase, by: AbstractBaseUser, status: str, evidence: str = "", bank_reference: str = "",
@@ -85,7 +94,7 @@ def staff_event_record(
                                         (("evidence", evidence), ("bank_reference", bank_reference), ("reason", reason)))
     txn = Transaction.objects.select_related("channel").get(pk=case.transaction_id)
     at = _check(txn=txn, status=status, bank_reference=bank_reference, occurred_at=occurred_at, reason=reason, now=now)
-    event_id = f"staff:{uuid.uuid4().hex}"
+    event_id = staff_event_id()
     payload = {"recorded_by": by.get_username(), "case": case.reference, "evidence": evidence}
     if bank_reference:
         payload["bank_reference"] = bank_reference

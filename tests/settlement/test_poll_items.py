@@ -96,6 +96,17 @@ def test_a_batch_that_keeps_failing_to_apply_stops_after_n_and_staff_see_it(poll
     client.force_login(staff_user)
     page = client.get(reverse("staff:queue")).content.decode()
     assert "poll-apply-problem" in page and "apply_failed: DataError" in page
+    # after the fix, an operator resumes them: due again, counters clean, banner gone
+    from django.core.management import call_command
+
+    call_command("poll_resume", channel.code)
+    assert set(Transaction.objects.filter(pk__in=[t.pk for t in txns]).values_list("poll_apply_failures", flat=True)) \
+        == {0}
+    monkeypatch.undo()
+    monkeypatch.setattr("settlement.services.polling.status_query", lambda *, url, references: {
+        r: PollAnswer(r, True, answers.get(r, [])) for r in references})
+    assert channel_poll(channel_id=merchant.channel_id).applied == 2
+    assert "poll-apply-problem" not in client.get(reverse("staff:queue")).content.decode()
 
 
 def test_a_failure_then_a_good_apply_resets_the_counter_and_the_banner(polled, monkeypatch):

@@ -148,3 +148,17 @@ def test_the_case_page_form_shows_errors_with_their_code(client, merchant, staff
     assert "code-swipe_not_credited" in response.content.decode()
     txn.refresh_from_db()
     assert txn.status == Status.SETTLED
+
+
+def test_a_staff_event_id_never_reads_as_a_card_number(monkeypatch):
+    import uuid
+
+    from settlement.pan import contains_full_pan
+    from settlement.services.staff_events import staff_event_id
+
+    # found by the ledger machine: a uuid hex can hold a Luhn-valid run of 13+ digits
+    pan_like = uuid.UUID("4111111111111111abcdefabcdefabcd")
+    assert contains_full_pan(pan_like.hex)
+    drawn = iter([pan_like, uuid.UUID(int=0xABCDEF)])
+    monkeypatch.setattr("settlement.services.staff_events.uuid.uuid4", lambda: next(drawn))
+    assert staff_event_id() == f"staff:{uuid.UUID(int=0xABCDEF).hex}"
