@@ -77,7 +77,7 @@ class Ledger(RuleBasedStateMachine):
         db_transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
 
-    def _status_api(self, *, url, references):
+    def _status_api(self, *, url, references, signing=None):
         return {r: PollAnswer(r, True, list(self.acquirer_knows.get(r, []))) for r in references}
 
     def _item(self, txn: Transaction, kind: str, back_minutes: int, bad: str) -> dict:

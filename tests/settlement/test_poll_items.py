@@ -24,7 +24,7 @@ def polled(monkeypatch):
     merchant = MerchantFactory()
     Channel.objects.filter(pk=merchant.channel_id).update(poll_url="http://127.0.0.1:9/x/status")
     answers: dict[str, list] = {}
-    monkeypatch.setattr("settlement.services.polling.status_query", lambda *, url, references: {
+    monkeypatch.setattr("settlement.services.polling.status_query", lambda *, url, references, signing=None: {
         r: PollAnswer(r, True, answers.get(r, [])) for r in references})
     return merchant, answers
 
@@ -103,7 +103,7 @@ def test_a_batch_that_keeps_failing_to_apply_stops_after_n_and_staff_see_it(poll
     assert set(Transaction.objects.filter(pk__in=[t.pk for t in txns]).values_list("poll_apply_failures", flat=True)) \
         == {0}
     monkeypatch.undo()
-    monkeypatch.setattr("settlement.services.polling.status_query", lambda *, url, references: {
+    monkeypatch.setattr("settlement.services.polling.status_query", lambda *, url, references, signing=None: {
         r: PollAnswer(r, True, answers.get(r, [])) for r in references})
     assert channel_poll(channel_id=merchant.channel_id).applied == 2
     assert "poll-apply-problem" not in client.get(reverse("staff:queue")).content.decode()
