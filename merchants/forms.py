@@ -38,6 +38,7 @@ class SwipeSearchForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    late = forms.BooleanField(label=_("Only late payments"), required=False)
 
     def __init__(self, *args, terminals=(), **kwargs):
         super().__init__(*args, **kwargs)

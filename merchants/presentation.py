@@ -8,6 +8,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext
 
 from channels.holiday_names import holiday_name, is_chinese
@@ -105,3 +107,14 @@ def status_tone(status: str, delayed: bool = False) -> str:
     if delayed and status not in FINAL_STATUSES:
         return "bad"
     return STATUS_TONE.get(status, "wait")
+
+
+def money_equation(today) -> str:
+    """Today's figures as one sentence that adds up (selectors.Today). HTML: each
+    amount is a span the stylesheet keeps on one line."""
+    text = gettext("%(swiped)s swiped − %(fee)s fee = %(net)s: %(arrived)s arrived + %(on_the_way)s on its way")
+    amounts = {
+        name: format_html('<span class="amt" data-testid="eq-{}">{}</span>', name, money(getattr(today, name)))
+        for name in ("swiped", "fee", "net", "arrived", "on_the_way")
+    }
+    return mark_safe(escape(text) % amounts)  # noqa: S308 - the text is escaped, the amounts built by format_html

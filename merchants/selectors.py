@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Right
 from django.http import Http404
 from django.utils import timezone
@@ -26,6 +26,7 @@ from settlement.models import CaseEntry, FollowUpCase, Notification, Payout, Set
 SESSION_KEY = "merchant_id"
 _NON_FINAL = sorted(NON_FINAL_STATUSES)
 _NO_MONEY_DUE = [Status.REVERSED, Status.REFUNDED]
+_ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
 # --- which merchant ----------------------------------------------------------------
@@ -108,12 +109,11 @@ def terminals_of(merchant: Merchant) -> QuerySet[Terminal]:
 
 
 def payouts_of(merchant: Merchant) -> QuerySet[Payout]:
-    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
     return (
         Payout.objects.filter(merchant=merchant)
         .annotate(
             swipe_count=Count("transactions"),
-            swipes_net=Coalesce(Sum("transactions__net"), zero),
+            swipes_net=Coalesce(Sum("transactions__net"), _ZERO),
         )
         .order_by("-sent_at", "-id")
     )
@@ -176,6 +176,7 @@ class SwipeQuery:
     status: str = ""
     date_from: date | None = None
     date_to: date | None = None
+    late: bool = False
 
     @property
     def empty(self) -> bool:
@@ -192,6 +193,7 @@ class SwipeQuery:
             status=data.get("status") or "",
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
+            late=bool(data.get("late")),
         )
 
 
@@ -220,51 +222,89 @@ def swipes_find(merchant: Merchant, query: SwipeQuery) -> QuerySet[Transaction]:
         qs = qs.filter(captured_at__gte=local_day_bounds(merchant, query.date_from)[0])
     if query.date_to is not None:
         qs = qs.filter(captured_at__lt=local_day_bounds(merchant, query.date_to)[1])
+    if query.late:
+        qs = qs.filter(status__in=_NON_FINAL, delayed_since__isnull=False)
     return qs.order_by("-captured_at", "-id")
 
 
 # --- the home page -----------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class Today:
+    """Today's swipes that still carry money (not reversed or refunded), in one equation:
+    swiped (gross) - fee = net = arrived + on_the_way, all of today's captures."""
+
     day: date
     count: int
     swiped: Decimal
+    fee: Decimal
+    net: Decimal
     arrived: Decimal
     on_the_way: Decimal
     next_expected_by: datetime | None
-    late_count: int
+
+
+@dataclass(frozen=True)
+class Late:
+    """Every late swipe, whatever day it was captured: count, the net still owed, and
+    the oldest promise broken."""
+
+    count: int
+    amount: Decimal
+    oldest_expected_by: datetime | None
+
+
+@dataclass(frozen=True)
+class HomeNumbers:
+    """What the home page and `/api/v1/merchant/today/` both show: one source."""
+
+    today: Today
+    late: Late
 
 
 def today_of(merchant: Merchant, *, now: datetime | None = None) -> Today:
-    """Today's swipes in the merchant's time zone, in one aggregate query."""
+    """Today's swipes in the merchant's time zone, in one aggregate query
+    (txn_merchant_captured)."""
     now = now or timezone.now()
     day = now.astimezone(ZoneInfo(merchant.timezone)).date()
     start, end = local_day_bounds(merchant, day)
-    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
     money_due = ~Q(status__in=_NO_MONEY_DUE)
+    pending = Q(status__in=_NON_FINAL)
+    # Aliases differ from the field names: an aggregate may not be named like a column it sums.
     row = transactions_of(merchant).filter(captured_at__gte=start, captured_at__lt=end).aggregate(
-        count=Count("id", filter=money_due),
-        swiped=Coalesce(Sum("amount", filter=money_due), zero),
-        arrived=Coalesce(Sum("net", filter=Q(status=Status.CREDITED)), zero),
-        on_the_way=Coalesce(Sum("net", filter=Q(status__in=_NON_FINAL)), zero),
-        late_count=Count("id", filter=Q(status__in=_NON_FINAL, delayed_since__isnull=False)),
+        t_count=Count("id", filter=money_due),
+        t_swiped=Coalesce(Sum("amount", filter=money_due), _ZERO),
+        t_fee=Coalesce(Sum("fee", filter=money_due), _ZERO),
+        t_net=Coalesce(Sum("net", filter=money_due), _ZERO),
+        t_arrived=Coalesce(Sum("net", filter=Q(status=Status.CREDITED)), _ZERO),
+        t_on_the_way=Coalesce(Sum("net", filter=pending), _ZERO),
+        t_next_expected_by=Max("expected_by", filter=pending),
     )
-    nxt = (
-        transactions_of(merchant)
-        .filter(captured_at__gte=start, captured_at__lt=end, status__in=_NON_FINAL)
-        .order_by("-expected_by")
-        .values_list("expected_by", flat=True)
-        .first()
+    return Today(day=day, **{name[2:]: value for name, value in row.items()})
+
+
+def late_pending(merchant: Merchant) -> QuerySet[Transaction]:
+    """The merchant's late swipes (non-final, flagged), on txn_merchant_pending."""
+    return transactions_of(merchant).filter(status__in=_NON_FINAL, delayed_since__isnull=False)
+
+
+def late_of(merchant: Merchant) -> Late:
+    row = late_pending(merchant).aggregate(
+        t_count=Count("id"), t_amount=Coalesce(Sum("net"), _ZERO), t_oldest_expected_by=Min("expected_by"),
     )
-    return Today(day=day, next_expected_by=nxt, **row)
+    return Late(**{name[2:]: value for name, value in row.items()})
+
+
+def home_numbers(merchant: Merchant, *, now: datetime | None = None) -> HomeNumbers:
+    return HomeNumbers(today=today_of(merchant, now=now), late=late_of(merchant))
 
 
 def late_swipes_of(merchant: Merchant, *, limit: int = 20) -> QuerySet[Transaction]:
-    """Anything late, whatever day it was swiped, with its open case."""
+    """Anything late, whatever day it was swiped, oldest promise first, with its open case."""
     open_cases = FollowUpCase.objects.exclude(status=FollowUpCase.Status.RESOLVED)
     return (
-        transactions_of(merchant)
-        .filter(status__in=_NON_FINAL, delayed_since__isnull=False)
+        late_pending(merchant)
         .prefetch_related(Prefetch("cases", queryset=open_cases, to_attr="open_cases"))
         .order_by("expected_by", "id")[:limit]
     )

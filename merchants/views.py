@@ -60,17 +60,16 @@ def _base_context(request: HttpRequest, merchant) -> dict:
 
 # --- home --------------------------------------------------------------------------
 def _home_context(merchant) -> dict:
-    late = list(selectors.late_swipes_of(merchant, limit=LATE_LIMIT + 1))
-    late_more = len(late) > LATE_LIMIT
-    late = late[:LATE_LIMIT]
+    numbers = selectors.home_numbers(merchant)
+    late = list(selectors.late_swipes_of(merchant, limit=LATE_LIMIT))
     for txn in late:
         txn.open_case = txn.open_cases[0] if txn.open_cases else None
         txn.arrival_text = arrival_words(txn, merchant)
     recent = list(selectors.recent_swipes_of(merchant))
     for txn in recent:
         txn.arrival_text = arrival_words(txn, merchant)
-    return {"today": selectors.today_of(merchant), "late": late, "late_more": late_more, "recent": recent,
-            "now": timezone.now()}
+    return {"numbers": numbers, "today": numbers.today, "late_total": numbers.late, "late": late,
+            "late_more": numbers.late.count > len(late), "recent": recent, "now": timezone.now()}
 
 
 @merchant_view

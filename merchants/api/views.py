@@ -52,7 +52,7 @@ class MerchantListView(APIView):
 class TodayView(APIView):
     @extend_schema(responses=s.TodayOut)
     def get(self, request):
-        return Response(s.TodayOut(selectors.today_of(merchant_of(request))).data)
+        return Response(s.TodayOut(selectors.home_numbers(merchant_of(request))).data)
 
 
 class TransactionListView(APIView):

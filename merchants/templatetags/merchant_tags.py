@@ -28,3 +28,10 @@ def arrival_words(txn, merchant) -> str:
 @register.filter
 def moment(value) -> str:
     return presentation.moment_words(value) if value else ""
+
+
+@register.simple_tag
+def money_equation(today) -> str:
+    """"¥2,007.90 刷卡 − ¥12.05 手续费 = ¥1,995.85：已到账 ¥1,570.25 + 在途 ¥425.60", each
+    amount in its own nowrap span so a phone never breaks a number in the middle."""
+    return presentation.money_equation(today)

@@ -141,6 +141,11 @@ class Transaction(models.Model):
             models.Index(fields=["merchant", "reference"], name="txn_merchant_reference"),
             models.Index(fields=["merchant", "amount", "-captured_at"], name="txn_merchant_amount"),
             models.Index(F("merchant"), Right("masked_pan", 4), F("captured_at").desc(), name="txn_merchant_last4"),
+            # Merchant home (merchants.selectors.late_of, late_swipes_of): a merchant's
+            # swipes still owed, by deadline; final rows leave it, so it stays small.
+            models.Index(
+                fields=["merchant", "expected_by"], name="txn_merchant_pending", condition=Q(status__in=_NON_FINAL)
+            ),
             # "At risk" early warning: non-final, not late yet, by deadline.
             models.Index(
                 fields=["expected_by"],
