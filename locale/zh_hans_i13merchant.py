@@ -9,6 +9,17 @@ ZH = {
     "All late payments": "全部延迟款项",
     "Nothing is late.": "没有延迟的款项。",
     "Only late payments": "只看延迟款项",
+    # home: money coming
+    "Money coming": "即将到账",
+    "expected by %(time)s today: %(amount)s": "预计今日 %(time)s 前到账 %(amount)s",
+    "nothing expected today": "今日无预计到账",
+    "tomorrow %(amount)s": "明天 %(amount)s",
+    "this week %(amount)s": "本周 %(amount)s",
+    "; ": "；",
+    "Tomorrow": "明天",
+    "by %(t)s": "%(t)s 前",
+    "Bank credit %(ref)s": "银行到账 %(ref)s",
+    "Not yet in a bank credit": "尚未合并到账",
 }
 
 ZH_PLURAL = {

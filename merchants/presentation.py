@@ -118,3 +118,18 @@ def money_equation(today) -> str:
         for name in ("swiped", "fee", "net", "arrived", "on_the_way")
     }
     return mark_safe(escape(text) % amounts)  # noqa: S308 - the text is escaped, the amounts built by format_html
+
+
+def coming_words(coming) -> str:
+    """"预计今日 18:00 前到账 ¥X；明天 ¥Y；本周 ¥Z" (selectors.Coming)."""
+    if coming.today:
+        first = gettext("expected by %(time)s today: %(amount)s") % {
+            "time": f"{timezone.localtime(coming.today.by):%H:%M}", "amount": money(coming.today.amount)}
+    else:
+        first = gettext("nothing expected today")
+    parts = [
+        first,
+        gettext("tomorrow %(amount)s") % {"amount": money(coming.tomorrow_amount)},
+        gettext("this week %(amount)s") % {"amount": money(coming.this_week)},
+    ]
+    return gettext("; ").join(parts)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DecimalField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Right
+from django.db.models.functions import Coalesce, Right, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
@@ -256,11 +256,52 @@ class Late:
 
 
 @dataclass(frozen=True)
+class ComingCredit:
+    """Swipes expected on one day, by the bank credit they travel in (None: not yet
+    batched into one by the acquirer)."""
+
+    payout_id: int | None
+    payout_reference: str
+    amount: Decimal
+    count: int
+    by: datetime
+
+
+@dataclass(frozen=True)
+class ComingDay:
+    day: date
+    by: datetime
+    amount: Decimal
+    count: int
+    credits: tuple[ComingCredit, ...]
+
+
+@dataclass(frozen=True)
+class Coming:
+    """Money on its way and not late, by expected arrival day (the stored expected_by, in
+    the merchant's time zone). `this_week` is today through Sunday, today included."""
+
+    today: ComingDay | None
+    tomorrow: ComingDay | None
+    this_week: Decimal
+    days: tuple[ComingDay, ...]
+
+    @property
+    def today_amount(self) -> Decimal:
+        return self.today.amount if self.today else Decimal("0")
+
+    @property
+    def tomorrow_amount(self) -> Decimal:
+        return self.tomorrow.amount if self.tomorrow else Decimal("0")
+
+
+@dataclass(frozen=True)
 class HomeNumbers:
     """What the home page and `/api/v1/merchant/today/` both show: one source."""
 
     today: Today
     late: Late
+    coming: Coming
 
 
 def today_of(merchant: Merchant, *, now: datetime | None = None) -> Today:
@@ -296,8 +337,53 @@ def late_of(merchant: Merchant) -> Late:
     return Late(**{name[2:]: value for name, value in row.items()})
 
 
+COMING_ROWS = 200
+
+
+def coming_of(merchant: Merchant, *, now: datetime | None = None) -> Coming:
+    """One grouped query on txn_merchant_pending. Held swipes have no promise to show; a
+    swipe past its time but within the grace (not late yet) still counts as today's."""
+    now = now or timezone.now()
+    tz = ZoneInfo(merchant.timezone)
+    today = now.astimezone(tz).date()
+    rows = (
+        transactions_of(merchant)
+        .filter(status__in=_NON_FINAL, delayed_since__isnull=True)
+        .exclude(status=Status.HELD)
+        .annotate(day=TruncDate("expected_by", tzinfo=tz))
+        .values("day", "payout_id", "payout__reference")
+        .annotate(amount=Sum("net"), count=Count("id"), by=Max("expected_by"))
+        .order_by("day", "payout_id")[:COMING_ROWS]
+    )
+    by_day: dict[date, list[ComingCredit]] = {}
+    for row in rows:
+        credit = ComingCredit(row["payout_id"], row["payout__reference"] or "", row["amount"], row["count"], row["by"])
+        by_day.setdefault(max(row["day"], today), []).append(credit)
+    days = tuple(
+        ComingDay(day=day, by=max(c.by for c in credits), amount=sum((c.amount for c in credits), Decimal("0")),
+                  count=sum(c.count for c in credits), credits=tuple(_merge_credits(credits)))
+        for day, credits in sorted(by_day.items())
+    )
+    sunday = today + timedelta(days=6 - today.weekday())
+    found = {d.day: d for d in days}
+    return Coming(
+        today=found.get(today), tomorrow=found.get(today + timedelta(days=1)),
+        this_week=sum((d.amount for d in days if d.day <= sunday), Decimal("0")), days=days,
+    )
+
+
+def _merge_credits(credits: list[ComingCredit]) -> list[ComingCredit]:
+    """Rows of earlier days folded into today can name the same credit twice."""
+    merged: dict[int | None, ComingCredit] = {}
+    for c in credits:
+        seen = merged.get(c.payout_id)
+        merged[c.payout_id] = c if seen is None else ComingCredit(
+            c.payout_id, c.payout_reference, seen.amount + c.amount, seen.count + c.count, max(seen.by, c.by))
+    return sorted(merged.values(), key=lambda c: (c.payout_id is None, c.by))
+
+
 def home_numbers(merchant: Merchant, *, now: datetime | None = None) -> HomeNumbers:
-    return HomeNumbers(today=today_of(merchant, now=now), late=late_of(merchant))
+    return HomeNumbers(today=today_of(merchant, now=now), late=late_of(merchant), coming=coming_of(merchant, now=now))
 
 
 def late_swipes_of(merchant: Merchant, *, limit: int = 20) -> QuerySet[Transaction]:

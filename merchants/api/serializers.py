@@ -14,6 +14,30 @@ class MerchantOut(serializers.ModelSerializer):
         fields = ["id", "merchant_no", "name", "settlement_cycle", "timezone", "language", "account_last4"]
 
 
+class ComingCreditOut(serializers.Serializer):
+    payout_id = serializers.IntegerField(allow_null=True)
+    payout_reference = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    count = serializers.IntegerField()
+    by = serializers.DateTimeField()
+
+
+class ComingDayOut(serializers.Serializer):
+    day = serializers.DateField()
+    by = serializers.DateTimeField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    count = serializers.IntegerField()
+    credits = ComingCreditOut(many=True)
+
+
+class ComingOut(serializers.Serializer):
+    today = serializers.DecimalField(max_digits=14, decimal_places=2, source="today_amount")
+    today_by = serializers.DateTimeField(source="today.by", allow_null=True)
+    tomorrow = serializers.DecimalField(max_digits=14, decimal_places=2, source="tomorrow_amount")
+    this_week = serializers.DecimalField(max_digits=14, decimal_places=2)
+    days = ComingDayOut(many=True)
+
+
 class TodayOut(serializers.Serializer):
     """merchants.selectors.home_numbers: the home page's figures, the same numbers.
     swiped - fee = net = arrived + on_the_way (today's captures); late_* is any day."""
@@ -29,6 +53,7 @@ class TodayOut(serializers.Serializer):
     late_count = serializers.IntegerField(source="late.count")
     late_amount = serializers.DecimalField(max_digits=14, decimal_places=2, source="late.amount")
     late_oldest_expected_by = serializers.DateTimeField(allow_null=True, source="late.oldest_expected_by")
+    coming = ComingOut()
 
 
 class TransactionFilterIn(serializers.Serializer):

@@ -35,3 +35,8 @@ def money_equation(today) -> str:
     """"¥2,007.90 刷卡 − ¥12.05 手续费 = ¥1,995.85：已到账 ¥1,570.25 + 在途 ¥425.60", each
     amount in its own nowrap span so a phone never breaks a number in the middle."""
     return presentation.money_equation(today)
+
+
+@register.simple_tag
+def coming_words(coming) -> str:
+    return presentation.coming_words(coming)
