@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from merchants import glossary
 from merchants.selectors import SwipeQuery
 from settlement.lifecycle import Status
 
@@ -46,7 +47,9 @@ class SwipeSearchForm(forms.Form):
         # A callable: the terminals are only read when the select is rendered or a terminal
         # was given, so a lookup by reference that redirects costs no query for them.
         self.fields["terminal"].choices = lambda: [("", _("Any terminal"))] + [(t.pk, t.serial_number) for t in terminals]
-        self.fields["status"].choices = [("", _("Any status"))] + list(Status.choices)
+        # The merchant pages' words for each status (merchants.glossary), not the staff ones.
+        self.fields["status"].choices = [("", _("Any status"))] + [
+            (t.key, t.label) for t in glossary.SWIPE_TERMS if t.key in Status.values]
 
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip()

@@ -14,9 +14,10 @@ from django.utils.translation import gettext, pgettext
 
 from channels.holiday_names import holiday_name, is_chinese
 from channels.selectors import business_days_for
+from merchants import glossary
 from merchants.models import Merchant
 from settlement.arrival import Cycle
-from settlement.lifecycle import FINAL_STATUSES, Status
+from settlement.lifecycle import FINAL_STATUSES, EventType, Status
 from settlement.models import Transaction
 from settlement.services.schedule import arrival_for
 
@@ -90,23 +91,24 @@ def arrival_words(txn: Transaction, merchant: Merchant) -> str:
 
 
 def status_label(status: str) -> str:
-    return str(Status(status).label) if status in Status.values else status
+    """A swipe's status as the merchant pages say it (merchants.glossary)."""
+    return glossary.swipe_label(status)
 
 
-# CSS class per status: the colour tells "money is here" / "on its way" / "problem".
-STATUS_TONE = {
-    Status.CREDITED: "ok",
-    Status.HELD: "bad",
-    Status.RETURNED: "bad",
-    Status.REVERSED: "muted",
-    Status.REFUNDED: "muted",
-}
+def event_label(event_type: str) -> str:
+    """A timeline step: the status it led to, in the same words as the badge."""
+    if event_type == EventType.RELEASED:
+        return gettext("Released")
+    if event_type == EventType.DELAYED:
+        return gettext("Found late")
+    return glossary.swipe_label(event_type)
 
 
 def status_tone(status: str, delayed: bool = False) -> str:
+    """The badge colour: "money is here" / "on its way" / "problem" / "no money due"."""
     if delayed and status not in FINAL_STATUSES:
         return "bad"
-    return STATUS_TONE.get(status, "wait")
+    return next((t.tone for t in glossary.SWIPE_TERMS if t.key == status), "wait")
 
 
 def money_equation(today) -> str:

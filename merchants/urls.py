@@ -20,4 +20,5 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("export/", views.export, name="export"),
+    path("statuses/", views.glossary_page, name="glossary"),
 ]

@@ -11,13 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.sessions import session_passive
-from merchants import selectors
+from merchants import glossary, selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words, status_label
 from merchants.services import notifications_mark_read
@@ -257,6 +257,27 @@ def case_reply(request: HttpRequest, merchant, pk: int) -> HttpResponse:
         return redirect(back)
     messages.success(request, _("Your message was added to case %(ref)s.") % {"ref": result.case.reference})
     return redirect("merchants:case", pk=result.case.pk)
+
+
+# --- words ------------------------------------------------------------------------
+@merchant_view
+def glossary_page(request: HttpRequest, merchant) -> HttpResponse:
+    """Every status badge links here: each term in both languages, the meaning in the
+    page's language (a shop's staff do not all read the same one)."""
+    sections = []
+    for title, kind, terms in ((_("Swipes"), "swipe", glossary.SWIPE_TERMS),
+                               (_("Bank credits"), "credit", glossary.CREDIT_TERMS),
+                               (_("Your questions and our follow-up"), "case", glossary.CASE_TERMS)):
+        rows = []
+        for term in terms:
+            with translation.override("zh-hans"):
+                zh = str(term.label)
+            with translation.override("en"):
+                en = str(term.label)
+            rows.append({"key": term.key, "label": str(term.label), "zh": zh, "en": en, "meaning": str(term.meaning),
+                         "tone": term.tone})
+        sections.append({"title": title, "kind": kind, "rows": rows})
+    return render(request, "merchants/glossary.html", {**_base_context(request, merchant), "sections": sections})
 
 
 # --- notifications -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django import template
+from django.urls import reverse
 
-from merchants import presentation
+from merchants import glossary, presentation
 
 register = template.Library()
 
@@ -40,3 +41,29 @@ def money_equation(today) -> str:
 @register.simple_tag
 def coming_words(coming) -> str:
     return presentation.coming_words(coming)
+
+
+@register.filter
+def event_label(value: str) -> str:
+    return presentation.event_label(value)
+
+
+@register.filter
+def credit_label(value: str) -> str:
+    return glossary.credit_label(value)
+
+
+@register.filter
+def credit_tone(value: str) -> str:
+    return glossary.credit_tone(value)
+
+
+@register.filter
+def case_tone(value: str) -> str:
+    return glossary.case_tone(value)
+
+
+@register.simple_tag
+def glossary_url(kind: str, key: str) -> str:
+    """Every status badge links to its entry on the glossary page."""
+    return f"{reverse('merchants:glossary')}#{kind}-{key}"

@@ -105,7 +105,7 @@ def test_bad_search_input_is_a_form_error_not_a_500(logged_in, params):
 
 def test_swipe_page_has_timeline_and_plain_words(logged_in, shop):
     body = logged_in.get(f"/m/swipes/{shop.credited.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    for step in ("Captured", "Cleared", "Settled", "Credited"):
+    for step in ("Card swiped", "Cleared", "Sent to your bank", "In your bank"):
         assert f"<strong>{step}</strong>" in body
     assert "arrived" in body and shop.payout.reference in body
     zh = logged_in.get(f"/m/swipes/{shop.late.pk}/").content.decode()
