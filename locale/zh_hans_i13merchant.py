@@ -20,6 +20,8 @@ ZH = {
     "by %(t)s": "%(t)s 前",
     "Bank credit %(ref)s": "银行到账 %(ref)s",
     "Not yet in a bank credit": "尚未合并到账",
+    # keep what was typed; find by reference
+    "Letters and digits, in any case; the first 4 characters are enough.": "字母和数字均可，不分大小写；输入前 4 位即可。",
     # plain words: the status glossary (merchants/glossary.py)
     "Card swiped": "已刷卡",
     "Sent to your bank": "待银行入账",

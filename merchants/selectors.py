@@ -15,7 +15,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, DecimalField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Right, TruncDate
+from django.db.models.functions import Coalesce, Right, TruncDate, Upper
 from django.http import Http404
 from django.utils import timezone
 
@@ -177,6 +177,7 @@ class SwipeQuery:
     date_from: date | None = None
     date_to: date | None = None
     late: bool = False
+    reference_exact: bool = False  # the whole reference, not a prefix
 
     @property
     def empty(self) -> bool:
@@ -203,12 +204,22 @@ def local_day_bounds(merchant: Merchant, day: date) -> tuple[datetime, datetime]
     return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
 
 
+REFERENCE_PREFIX_MIN = 4
+
+
 def swipes_find(merchant: Merchant, query: SwipeQuery) -> QuerySet[Transaction]:
     """Every filter narrows the merchant's own swipes. Indexes: txn_merchant_captured
-    (list, date range), txn_merchant_reference, txn_merchant_amount, txn_merchant_last4."""
+    (list, date range), txn_merchant_ref_upper, txn_merchant_amount, txn_merchant_last4."""
     qs = transactions_of(merchant).annotate(case_reference=open_case_reference())
     if query.reference:
-        qs = qs.filter(reference=query.reference)
+        # Slips print references in capitals and phones type lowercase; 4+ characters
+        # may be the start of one. Both forms use txn_merchant_ref_upper.
+        wanted = query.reference.upper()
+        qs = qs.alias(reference_upper=Upper("reference"))
+        if query.reference_exact or len(wanted) < REFERENCE_PREFIX_MIN:
+            qs = qs.filter(reference_upper=wanted)
+        else:
+            qs = qs.filter(reference_upper__startswith=wanted)
     if query.amount is not None:
         qs = qs.filter(amount=query.amount)
     if query.last4:

@@ -3,6 +3,7 @@ every write from a service; the merchant is the session's current one."""
 
 import csv
 from collections.abc import Callable
+from dataclasses import replace
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -111,9 +112,10 @@ def swipes(request: HttpRequest, merchant) -> HttpResponse:
         query = form.query()
         searched = not query.empty
         if query.reference:
-            # The slip's reference is exact: one hit goes straight to the swipe.
-            hit = selectors.swipes_find(merchant, query).values_list("pk", flat=True)[:2]
-            hits = list(hit)
+            # The whole reference from the slip goes straight to the swipe; else a
+            # prefix lists what starts with it.
+            exact = replace(query, reference_exact=True)
+            hits = list(selectors.swipes_find(merchant, exact).values_list("pk", flat=True)[:2])
             if len(hits) == 1:
                 return redirect("merchants:swipe", pk=hits[0])
         results = list(selectors.swipes_find(merchant, query)[: LIST_LIMIT + 1])
@@ -131,35 +133,44 @@ def swipes(request: HttpRequest, merchant) -> HttpResponse:
     return render(request, "merchants/swipes.html", context)
 
 
-@merchant_view
-def swipe_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
-    txn = selectors.transaction_of(merchant, pk)
+def _swipe_context(request: HttpRequest, merchant, txn, form: InquiryForm) -> dict:
     cases = list(selectors.cases_of(merchant).filter(transaction=txn))
-    context = {
+    return {
         **_base_context(request, merchant),
         "txn": txn,
         "arrival_text": arrival_words(txn, merchant),
         "timeline": list(selectors.timeline_of(txn)),
         "cases": cases,
         "open_case": next((c for c in cases if c.status != c.Status.RESOLVED), None),
-        "form": InquiryForm(),
+        "form": form,
     }
-    return render(request, "merchants/swipe_detail.html", context)
 
 
-def _inquiry_response(request: HttpRequest, *, merchant, transaction=None, payout=None, back: str) -> HttpResponse:
+@merchant_view
+def swipe_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    txn = selectors.transaction_of(merchant, pk)
+    return render(request, "merchants/swipe_detail.html", _swipe_context(request, merchant, txn, InquiryForm()))
+
+
+def _refused(request: HttpRequest, template: str, context: dict, text: str) -> HttpResponse:
+    """A refused message is shown again with what was typed, never wiped (400)."""
+    response = render(request, template, {**context, "form_error": text}, status=400)
+    add_never_cache_headers(response)  # the text may hold the card number we refused: keep it out of caches
+    return response
+
+
+def _inquiry_response(request: HttpRequest, *, merchant, refuse: Callable[[InquiryForm, str], HttpResponse],
+                      transaction=None, payout=None) -> HttpResponse:
     form = InquiryForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Please write a short message (at most 2000 characters)."))
-        return redirect(back)
+        return refuse(form, _("Please write a short message (at most 2000 characters)."))
     try:
         result = inquiry_open(
             user=request.user, merchant=merchant, transaction=transaction, payout=payout,
             message=form.cleaned_data["message"],
         )
     except InquiryError as exc:
-        messages.error(request, _inquiry_error_text(exc.code))
-        return redirect(back)
+        return refuse(form, _inquiry_error_text(exc.code))
     if result.joined:
         messages.success(request, _("Your message was added to case %(ref)s.") % {"ref": result.case.reference})
     else:
@@ -180,8 +191,11 @@ def _inquiry_error_text(code: str) -> str:
 @require_POST
 def swipe_ask(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     txn = selectors.transaction_of(merchant, pk)
-    return _inquiry_response(request, merchant=merchant, transaction=txn,
-                             back=reverse("merchants:swipe", kwargs={"pk": txn.pk}))
+
+    def refuse(form: InquiryForm, text: str) -> HttpResponse:
+        return _refused(request, "merchants/swipe_detail.html", _swipe_context(request, merchant, txn, form), text)
+
+    return _inquiry_response(request, merchant=merchant, transaction=txn, refuse=refuse)
 
 
 # --- arrivals (payouts) ------------------------------------------------------------
@@ -192,33 +206,38 @@ def arrivals(request: HttpRequest, merchant) -> HttpResponse:
     return render(request, "merchants/arrivals.html", context)
 
 
-@merchant_view
-def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
-    payout = selectors.payout_of(merchant, pk)
+def _arrival_context(request: HttpRequest, merchant, payout, form: InquiryForm) -> dict:
     swipes_in = list(selectors.payout_swipes(payout))
-    total_amount = sum((t.amount for t in swipes_in), start=0)
-    total_fee = sum((t.fee for t in swipes_in), start=0)
     total_net = sum((t.net for t in swipes_in), start=0)
-    context = {
+    return {
         **_base_context(request, merchant),
         "payout": payout,
         "swipes": swipes_in,
-        "total_amount": total_amount,
-        "total_fee": total_fee,
+        "total_amount": sum((t.amount for t in swipes_in), start=0),
+        "total_fee": sum((t.fee for t in swipes_in), start=0),
         "total_net": total_net,
         "residual": payout.amount - total_net,
         "cases": list(selectors.cases_of(merchant).filter(payout=payout)),
-        "form": InquiryForm(),
+        "form": form,
     }
-    return render(request, "merchants/arrival_detail.html", context)
+
+
+@merchant_view
+def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    payout = selectors.payout_of(merchant, pk)
+    return render(request, "merchants/arrival_detail.html", _arrival_context(request, merchant, payout, InquiryForm()))
 
 
 @merchant_view
 @require_POST
 def arrival_ask(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     payout = selectors.payout_of(merchant, pk)
-    return _inquiry_response(request, merchant=merchant, payout=payout,
-                             back=reverse("merchants:arrival", kwargs={"pk": payout.pk}))
+
+    def refuse(form: InquiryForm, text: str) -> HttpResponse:
+        return _refused(request, "merchants/arrival_detail.html", _arrival_context(request, merchant, payout, form),
+                        text)
+
+    return _inquiry_response(request, merchant=merchant, payout=payout, refuse=refuse)
 
 
 # --- cases (inquiries and late payments) -------------------------------------------
@@ -229,16 +248,19 @@ def cases(request: HttpRequest, merchant) -> HttpResponse:
     return render(request, "merchants/cases.html", context)
 
 
-@merchant_view
-def case_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
-    case = selectors.case_of(merchant, pk)
-    context = {
+def _case_context(request: HttpRequest, merchant, case, form: InquiryForm) -> dict:
+    return {
         **_base_context(request, merchant),
         "case": case,
         "entries": list(selectors.case_entries_for_merchant(case)),
-        "form": InquiryForm(),
+        "form": form,
     }
-    return render(request, "merchants/case_detail.html", context)
+
+
+@merchant_view
+def case_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    case = selectors.case_of(merchant, pk)
+    return render(request, "merchants/case_detail.html", _case_context(request, merchant, case, InquiryForm()))
 
 
 @merchant_view
@@ -246,15 +268,16 @@ def case_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
 def case_reply(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     case = selectors.case_of(merchant, pk)
     form = InquiryForm(request.POST)
-    back = reverse("merchants:case", kwargs={"pk": case.pk})
+
+    def refuse(text: str) -> HttpResponse:
+        return _refused(request, "merchants/case_detail.html", _case_context(request, merchant, case, form), text)
+
     if not form.is_valid():
-        messages.error(request, _("Please write a short message (at most 2000 characters)."))
-        return redirect(back)
+        return refuse(_("Please write a short message (at most 2000 characters)."))
     try:
         result = inquiry_reply(user=request.user, merchant=merchant, case=case, message=form.cleaned_data["message"])
     except InquiryError as exc:
-        messages.error(request, _inquiry_error_text(exc.code))
-        return redirect(back)
+        return refuse(_inquiry_error_text(exc.code))
     messages.success(request, _("Your message was added to case %(ref)s.") % {"ref": result.case.reference})
     return redirect("merchants:case", pk=result.case.pk)
 

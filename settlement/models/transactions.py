@@ -1,8 +1,9 @@
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Right, Round
+from django.db.models.functions import Right, Round, Upper
 from django.utils.translation import gettext_lazy as _
 
+from config.pattern_ops import PatternOps
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType, Outcome, Status
 
 _NON_FINAL = sorted(NON_FINAL_STATUSES)
@@ -138,7 +139,9 @@ class Transaction(models.Model):
             models.Index(fields=["merchant", "-captured_at"], name="txn_merchant_captured"),
             # Merchant "find a swipe" (merchants.selectors.swipes_find): the reference
             # printed on the slip, an amount, or a card's last 4 digits, within one merchant.
-            models.Index(fields=["merchant", "reference"], name="txn_merchant_reference"),
+            # The reference is found case-insensitively, whole or by a prefix of 4+
+            # characters: UPPER(reference) with text_pattern_ops serves = and LIKE 'X%'.
+            models.Index(F("merchant"), PatternOps(Upper("reference")), name="txn_merchant_ref_upper"),
             models.Index(fields=["merchant", "amount", "-captured_at"], name="txn_merchant_amount"),
             models.Index(F("merchant"), Right("masked_pan", 4), F("captured_at").desc(), name="txn_merchant_last4"),
             # Merchant home (merchants.selectors.late_of, late_swipes_of): a merchant's
