@@ -22,6 +22,8 @@ ZH = {
     "Not yet in a bank credit": "尚未合并到账",
     # keep what was typed; find by reference
     "Letters and digits, in any case; the first 4 characters are enough.": "字母和数字均可，不分大小写；输入前 4 位即可。",
+    # CSV export
+    "Late since": "延迟起始时间",
     # plain words: the status glossary (merchants/glossary.py)
     "Card swiped": "已刷卡",
     "Sent to your bank": "待银行入账",

@@ -187,7 +187,8 @@ class SwipeQuery:
     def from_cleaned(cls, data: dict) -> SwipeQuery:
         """From a validated form's or serializer's data (same field names, terminal = id)."""
         return cls(
-            reference=(data.get("reference") or "").strip(),
+            # Pasted from our CSV, a reference carries its invisible text mark (merchants.export).
+            reference=(data.get("reference") or "").replace("\u200b", "").strip(),
             amount=data.get("amount"),
             last4=data.get("last4") or "",
             terminal_id=data.get("terminal"),

@@ -1,7 +1,6 @@
 """The merchant dashboard (/m/). Thin views: every query comes from merchants.selectors,
 every write from a service; the merchant is the session's current one."""
 
-import csv
 from collections.abc import Callable
 from dataclasses import replace
 from functools import wraps
@@ -18,11 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.sessions import session_passive
+from merchants import export as csv_export
 from merchants import glossary, selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
-from merchants.presentation import arrival_words, status_label
+from merchants.presentation import arrival_words
 from merchants.services import notifications_mark_read
-from settlement.lifecycle import Status
 from settlement.services.inquiries import InquiryError, inquiry_open, inquiry_reply
 
 LIST_LIMIT = 100
@@ -318,15 +317,6 @@ def notifications_read(request: HttpRequest, merchant) -> HttpResponse:
 
 
 # --- export ------------------------------------------------------------------------
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-CSV_COLUMNS = ["reference", "captured_at", "amount", "fee", "net", "status", "card", "terminal", "expected_by",
-               "credited_at", "payout"]
-
-
 @merchant_view
 def export(request: HttpRequest, merchant) -> HttpResponse:
     form = ExportForm(request.GET or None, initial=ExportForm.default_initial())
@@ -334,29 +324,10 @@ def export(request: HttpRequest, merchant) -> HttpResponse:
         status = 400 if form.is_bound else 200
         return render(request, "merchants/export.html", {**_base_context(request, merchant), "form": form}, status=status)
     query = selectors.SwipeQuery(date_from=form.cleaned_data["date_from"], date_to=form.cleaned_data["date_to"])
-    rows = selectors.swipes_find(merchant, query).select_related("payout").order_by("captured_at", "id")
-    headers = [_("Reference"), _("Time"), _("Amount"), _("Fee"), _("Net"), _("Status"), _("Card"), _("Terminal"),
-               _("Expected by"), _("Arrived at"), _("Bank credit")]
-    tz = ZoneInfo(merchant.timezone)
-    # Resolved now: the streamed body is written after the view (and its language) returns.
-    labels = {value: status_label(value) for value in Status.values}
-
-    def fmt(value) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else ""
-
-    def lines():
-        writer = csv.writer(_Echo())
-        # The BOM tells Excel the file is UTF-8, so Chinese names open correctly.
-        yield "\ufeff" + writer.writerow(headers)
-        for txn in rows.iterator(chunk_size=2000):
-            yield writer.writerow([
-                txn.reference, fmt(txn.captured_at), f"{txn.amount:.2f}", f"{txn.fee:.2f}", f"{txn.net:.2f}",
-                labels.get(txn.status, txn.status), txn.masked_pan, txn.terminal.serial_number if txn.terminal else "",
-                fmt(txn.expected_by), fmt(txn.credited_at), txn.payout.reference if txn.payout else "",
-            ])
-
+    rows = csv_export.with_case(selectors.swipes_find(merchant, query).select_related("payout")).order_by(
+        "captured_at", "id")
+    body = csv_export.lines(rows.iterator(chunk_size=2000), tz=ZoneInfo(merchant.timezone))
     filename = f"swipes-{merchant.merchant_no}-{form.cleaned_data['date_from']:%Y%m%d}-{form.cleaned_data['date_to']:%Y%m%d}.csv"
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
