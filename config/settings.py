@@ -118,7 +118,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"  # a shared shop tablet shows the next person the login, not a page
 
 # PCI DSS 8.2.8: sessions end after 15 idle minutes.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
@@ -297,6 +297,9 @@ CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
 }
 
 # --- Merchant dashboard (issue 6) ------------------------------------------------
+# Demo mode (`make run` turns it on): the login pages show the demo logins. Off, nobody
+# sees them, even where the demo data happens to be loaded.
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "settlement.models.cases.FollowUpCase.Status"
 
 # --- Delay detection and follow-up (settlement.services.delays, issue 5) ----------

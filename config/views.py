@@ -1,31 +1,21 @@
+from django.contrib.auth.forms import AuthenticationForm
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from channels.models import Channel
 from merchants.models import Membership
-from settlement.selectors import status_counts
-from settlement.services.demo import demo_loaded
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """What is running, the demo logins, and live counts (refreshed by polling).
-    After login, merchants land on their dashboard and staff on their queue."""
+    """Visitors see what the product is and a login, nothing else: no counts, no channel
+    health, no engine. After login, merchants land on their dashboard and staff on
+    their queue."""
     if request.user.is_authenticated:
         if request.user.is_staff:
             return redirect("staff:queue")
         if Membership.objects.filter(user=request.user).exists():
             return redirect("merchants:home")
-    # The logins and the live counts of every merchant are for a demo install only:
-    # a real deployment has no demo channel and shows nobody's numbers to visitors.
-    demo = demo_loaded()
-    context = {
-        "demo": demo,
-        "channels": Channel.objects.order_by("code") if demo else [],
-        "counts": status_counts() if demo else {},
-        "database": connection.vendor,
-    }
-    return render(request, "home.html", context)
+    return render(request, "home.html", {"form": AuthenticationForm(request)})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

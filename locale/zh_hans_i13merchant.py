@@ -24,6 +24,10 @@ ZH = {
     "Letters and digits, in any case; the first 4 characters are enough.": "字母和数字均可，不分大小写；输入前 4 位即可。",
     # CSV export
     "Late since": "延迟起始时间",
+    # the landing page
+    "For shop owners: when each swipe will arrive, what is late and why, every bank credit and the swipes in it. "
+    "For support staff: the late payments to chase.":
+        "商户：每笔刷卡何时到账、哪些延迟及原因、每笔银行入账包含哪些交易。客服：需要跟进的延迟款项。",
     # plain words: the status glossary (merchants/glossary.py)
     "Card swiped": "已刷卡",
     "Sent to your bank": "待银行入账",
