@@ -24,6 +24,17 @@ ZH = {
     "Letters and digits, in any case; the first 4 characters are enough.": "字母和数字均可，不分大小写；输入前 4 位即可。",
     # CSV export
     "Late since": "延迟起始时间",
+    # every shop of an owner
+    "Switched to %(shop)s.": "已切换到 %(shop)s。",
+    "All my shops": "我的全部店铺",
+    "All shops": "全部店铺",
+    "Shops": "店铺",
+    "(shown now)": "（当前）",
+    "Swiped today": "今日刷卡",
+    "Open this shop": "进入这家店",
+    "See its late payments": "查看延迟款项",
+    "Late payments, all shops": "全部店铺的延迟款项",
+    "Unread messages, all shops": "全部店铺的未读消息",
     # the landing page
     "For shop owners: when each swipe will arrive, what is late and why, every bank credit and the swipes in it. "
     "For support staff: the late payments to chase.":
@@ -69,5 +80,6 @@ ZH = {
 }
 
 ZH_PLURAL = {
+    "Late: %(n)s payment, %(amount)s": "延迟：%(n)s 笔，%(amount)s",
     "%(n)s payment, %(amount)s": "%(n)s 笔，%(amount)s",
 }

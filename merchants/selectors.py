@@ -322,19 +322,28 @@ def today_of(merchant: Merchant, *, now: datetime | None = None) -> Today:
     now = now or timezone.now()
     day = now.astimezone(ZoneInfo(merchant.timezone)).date()
     start, end = local_day_bounds(merchant, day)
+    row = transactions_of(merchant).filter(captured_at__gte=start, captured_at__lt=end).aggregate(**_today_sums())
+    return Today(day=day, **{name[2:]: value for name, value in row.items()})
+
+
+def _today_sums() -> dict:
+    """The figures of `Today`, one definition for one shop and for all of an owner's.
+    Aliases differ from the field names: an aggregate may not be named like a column."""
     money_due = ~Q(status__in=_NO_MONEY_DUE)
     pending = Q(status__in=_NON_FINAL)
-    # Aliases differ from the field names: an aggregate may not be named like a column it sums.
-    row = transactions_of(merchant).filter(captured_at__gte=start, captured_at__lt=end).aggregate(
-        t_count=Count("id", filter=money_due),
-        t_swiped=Coalesce(Sum("amount", filter=money_due), _ZERO),
-        t_fee=Coalesce(Sum("fee", filter=money_due), _ZERO),
-        t_net=Coalesce(Sum("net", filter=money_due), _ZERO),
-        t_arrived=Coalesce(Sum("net", filter=Q(status=Status.CREDITED)), _ZERO),
-        t_on_the_way=Coalesce(Sum("net", filter=pending), _ZERO),
-        t_next_expected_by=Max("expected_by", filter=pending),
-    )
-    return Today(day=day, **{name[2:]: value for name, value in row.items()})
+    return {
+        "t_count": Count("id", filter=money_due),
+        "t_swiped": Coalesce(Sum("amount", filter=money_due), _ZERO),
+        "t_fee": Coalesce(Sum("fee", filter=money_due), _ZERO),
+        "t_net": Coalesce(Sum("net", filter=money_due), _ZERO),
+        "t_arrived": Coalesce(Sum("net", filter=Q(status=Status.CREDITED)), _ZERO),
+        "t_on_the_way": Coalesce(Sum("net", filter=pending), _ZERO),
+        "t_next_expected_by": Max("expected_by", filter=pending),
+    }
+
+
+def _late_sums() -> dict:
+    return {"t_count": Count("id"), "t_amount": Coalesce(Sum("net"), _ZERO), "t_oldest_expected_by": Min("expected_by")}
 
 
 def late_pending(merchant: Merchant) -> QuerySet[Transaction]:
@@ -343,9 +352,7 @@ def late_pending(merchant: Merchant) -> QuerySet[Transaction]:
 
 
 def late_of(merchant: Merchant) -> Late:
-    row = late_pending(merchant).aggregate(
-        t_count=Count("id"), t_amount=Coalesce(Sum("net"), _ZERO), t_oldest_expected_by=Min("expected_by"),
-    )
+    row = late_pending(merchant).aggregate(**_late_sums())
     return Late(**{name[2:]: value for name, value in row.items()})
 
 
@@ -406,6 +413,103 @@ def late_swipes_of(merchant: Merchant, *, limit: int = 20) -> QuerySet[Transacti
         .prefetch_related(Prefetch("cases", queryset=open_cases, to_attr="open_cases"))
         .order_by("expected_by", "id")[:limit]
     )
+
+
+# --- every shop of an owner -------------------------------------------------------
+@dataclass(frozen=True)
+class ShopNumbers:
+    merchant: Merchant
+    today: Today
+    late: Late
+    unread: int
+
+
+@dataclass(frozen=True)
+class AllShops:
+    shops: tuple[ShopNumbers, ...]
+    today: Today  # the sums across shops (day: the first shop's)
+    late: Late
+    unread: int
+
+
+def all_shops_of(merchants: list[Merchant], *, now: datetime | None = None) -> AllShops:
+    """Each of the user's shops with its today / late / unread, in one grouped query per
+    figure (and per time zone for today: each shop's day is its own)."""
+    now = now or timezone.now()
+    ids = [m.pk for m in merchants]
+    today_rows: dict[int, dict] = {}
+    by_tz: dict[str, list[Merchant]] = {}
+    for m in merchants:
+        by_tz.setdefault(m.timezone, []).append(m)
+    days = {}
+    for tz_name, group in by_tz.items():
+        day = now.astimezone(ZoneInfo(tz_name)).date()
+        start, end = local_day_bounds(group[0], day)
+        for m in group:
+            days[m.pk] = day
+        rows = (Transaction.objects.filter(merchant__in=[m.pk for m in group], captured_at__gte=start,
+                                           captured_at__lt=end)
+                .values("merchant_id").annotate(**_today_sums()).order_by())
+        today_rows.update({r.pop("merchant_id"): r for r in rows})
+    late_rows = {
+        r.pop("merchant_id"): r
+        for r in Transaction.objects.filter(merchant__in=ids, status__in=_NON_FINAL, delayed_since__isnull=False)
+        .values("merchant_id").annotate(**_late_sums()).order_by()
+    }
+    unread = dict(
+        Notification.objects.filter(merchant__in=ids, read_at__isnull=True)
+        .values("merchant_id").annotate(n=Count("id")).order_by().values_list("merchant_id", "n")
+    )
+    empty_today = {name: (0 if name == "t_count" else None if name == "t_next_expected_by" else Decimal("0.00"))
+                   for name in _today_sums()}
+    empty_late = {"t_count": 0, "t_amount": Decimal("0.00"), "t_oldest_expected_by": None}
+    shops = tuple(
+        ShopNumbers(
+            merchant=m,
+            today=Today(day=days[m.pk], **{k[2:]: v for k, v in today_rows.get(m.pk, empty_today).items()}),
+            late=Late(**{k[2:]: v for k, v in late_rows.get(m.pk, empty_late).items()}),
+            unread=unread.get(m.pk, 0),
+        )
+        for m in merchants
+    )
+    return AllShops(shops=shops, today=_sum_today(shops), late=_sum_late(shops), unread=sum(unread.values()))
+
+
+def _sum_today(shops: tuple[ShopNumbers, ...]) -> Today:
+    todays = [s.today for s in shops]
+    nexts = [t.next_expected_by for t in todays if t.next_expected_by]
+    money = {name: sum((getattr(t, name) for t in todays), Decimal("0"))
+             for name in ("swiped", "fee", "net", "arrived", "on_the_way")}
+    return Today(day=todays[0].day if todays else timezone.localdate(), count=sum(t.count for t in todays),
+                 next_expected_by=max(nexts, default=None), **money)
+
+
+def _sum_late(shops: tuple[ShopNumbers, ...]) -> Late:
+    oldest = [s.late.oldest_expected_by for s in shops if s.late.oldest_expected_by]
+    return Late(count=sum(s.late.count for s in shops), amount=sum((s.late.amount for s in shops), Decimal("0")),
+                oldest_expected_by=min(oldest, default=None))
+
+
+def across_shops_badge(merchants: list[Merchant]) -> tuple[int, int]:
+    """(late swipes, unread messages) across all of the user's shops: the shop bar's
+    badge, so a late swipe at the other shop is never out of sight. Two small queries."""
+    ids = [m.pk for m in merchants]
+    late = Transaction.objects.filter(merchant__in=ids, status__in=_NON_FINAL, delayed_since__isnull=False).count()
+    unread = Notification.objects.filter(merchant__in=ids, read_at__isnull=True).count()
+    return late, unread
+
+
+def owner_among(merchants: list[Merchant], kind: str, pk) -> Merchant | None:
+    """Which of these merchants owns the swipe / bank credit / case `pk` (None: none of
+    them). Lets a link to another of the user's own shops switch to it, not 404."""
+    model = {"txn": Transaction, "payout": Payout, "case": FollowUpCase}[kind]
+    try:
+        wanted = int(pk)
+    except (TypeError, ValueError):
+        return None
+    owner_id = model.objects.filter(pk=wanted, merchant__in=[m.pk for m in merchants]).values_list(
+        "merchant_id", flat=True).first()
+    return next((m for m in merchants if m.pk == owner_id), None)
 
 
 def recent_swipes_of(merchant: Merchant, *, limit: int = 10) -> QuerySet[Transaction]:

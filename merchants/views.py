@@ -8,11 +8,12 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,6 +29,11 @@ LIST_LIMIT = 100
 LATE_LIMIT = 20
 
 
+# Pages that name one object: opened while another of the user's shops is selected (the
+# back button, an old link, a notification), they switch to its shop instead of a 404.
+SWITCHING_PAGES = {"merchants:swipe": "txn", "merchants:arrival": "payout", "merchants:case": "case"}
+
+
 def merchant_view(view: Callable) -> Callable:
     """Logged in, with a current merchant; times render in the merchant's time zone."""
 
@@ -39,9 +45,27 @@ def merchant_view(view: Callable) -> Callable:
             return render(request, "merchants/no_merchant.html", status=403)
         request.merchant, request.my_merchants = merchant, mine
         with timezone.override(ZoneInfo(merchant.timezone)):
-            return view(request, merchant, *args, **kwargs)
+            try:
+                return view(request, merchant, *args, **kwargs)
+            except Http404:
+                switched = _switch_to_owner(request, mine, kwargs.get("pk"))
+                if switched is None:
+                    raise
+                return switched
 
     return wrapped
+
+
+def _switch_to_owner(request: HttpRequest, mine: list, pk) -> HttpResponse | None:
+    kind = SWITCHING_PAGES.get(request.resolver_match.view_name if request.resolver_match else "")
+    if kind is None or request.method != "GET" or len(mine) < 2:
+        return None
+    owner = selectors.owner_among(mine, kind, pk)
+    if owner is None:
+        return None  # not the user's at all: the 404 stands
+    request.session[selectors.SESSION_KEY] = owner.pk
+    messages.info(request, _("Switched to %(shop)s.") % {"shop": owner.name})
+    return redirect(request.get_full_path())
 
 
 def _poll_response(response: HttpResponse) -> HttpResponse:
@@ -51,11 +75,14 @@ def _poll_response(response: HttpResponse) -> HttpResponse:
 
 
 def _base_context(request: HttpRequest, merchant) -> dict:
-    return {
+    context = {
         "merchant": merchant,
         "my_merchants": request.my_merchants,
         "unread": selectors.unread_notification_count(merchant),
     }
+    if len(request.my_merchants) > 1:
+        context["all_late"], context["all_unread"] = selectors.across_shops_badge(request.my_merchants)
+    return context
 
 
 # --- home --------------------------------------------------------------------------
@@ -99,7 +126,18 @@ def home_live(request: HttpRequest) -> HttpResponse:
 def switch_merchant(request: HttpRequest) -> HttpResponse:
     merchant = selectors.merchant_for(user=request.user, merchant_id=request.POST.get("merchant"))
     request.session[selectors.SESSION_KEY] = merchant.pk
+    target = request.POST.get("next", "")
+    # Only a page of this dashboard: never an open redirect.
+    if target.startswith(reverse("merchants:home")) and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return redirect(target)
     return redirect("merchants:home")
+
+
+@merchant_view
+def shops(request: HttpRequest, merchant) -> HttpResponse:
+    """Every shop of this login at a glance: today's figures, late and unread per shop."""
+    summary = selectors.all_shops_of(request.my_merchants)
+    return render(request, "merchants/shops.html", {**_base_context(request, merchant), "summary": summary})
 
 
 # --- swipes ------------------------------------------------------------------------
