@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce, Right, TruncDate, Upper
 from django.http import Http404
 from django.utils import timezone
 
-from merchants.models import Merchant, Terminal
+from merchants.models import Membership, Merchant, Terminal
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, Outcome, Status
 from settlement.models import CaseEntry, FollowUpCase, Notification, Payout, SettlementEvent, Transaction
 
@@ -33,7 +33,13 @@ _ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_pla
 def merchants_of(user) -> QuerySet[Merchant]:
     if not getattr(user, "is_authenticated", False):
         return Merchant.objects.none()
-    return Merchant.objects.filter(memberships__user=user).select_related("channel").order_by("name", "id")
+    role = Membership.objects.filter(user=user, merchant=OuterRef("pk")).values("role")[:1]
+    return (
+        Merchant.objects.filter(memberships__user=user)
+        .annotate(my_role=Subquery(role))  # merchants.roles: what this user may see of each
+        .select_related("channel")
+        .order_by("name", "id")
+    )
 
 
 def merchant_for(*, user, merchant_id: int | str | None, fallback_id: int | None = None) -> Merchant | None:

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.sessions import session_passive
 from merchants import export as csv_export
-from merchants import glossary, selectors
+from merchants import glossary, roles, selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words
 from merchants.services import notifications_mark_read
@@ -44,6 +44,8 @@ def merchant_view(view: Callable) -> Callable:
         if merchant is None:
             return render(request, "merchants/no_merchant.html", status=403)
         request.merchant, request.my_merchants = merchant, mine
+        if not roles.may_open(merchant, request.resolver_match.view_name):
+            return render(request, "403.html", status=403)
         with timezone.override(ZoneInfo(merchant.timezone)):
             try:
                 return view(request, merchant, *args, **kwargs)
@@ -75,12 +77,14 @@ def _poll_response(response: HttpResponse) -> HttpResponse:
 
 
 def _base_context(request: HttpRequest, merchant) -> dict:
+    owner = roles.is_owner(merchant)
     context = {
         "merchant": merchant,
         "my_merchants": request.my_merchants,
-        "unread": selectors.unread_notification_count(merchant),
+        "is_owner": owner,
+        "unread": selectors.unread_notification_count(merchant) if owner else 0,
     }
-    if len(request.my_merchants) > 1:
+    if owner and len(request.my_merchants) > 1:
         context["all_late"], context["all_unread"] = selectors.across_shops_badge(request.my_merchants)
     return context
 
@@ -117,7 +121,8 @@ def home_live(request: HttpRequest) -> HttpResponse:
     if merchant is None:
         return _poll_response(HttpResponse(status=403))
     with timezone.override(ZoneInfo(merchant.timezone)):
-        response = render(request, "merchants/partials/home_live.html", {"merchant": merchant, **_home_context(merchant)})
+        response = render(request, "merchants/partials/home_live.html",
+                          {"merchant": merchant, "is_owner": roles.is_owner(merchant), **_home_context(merchant)})
     return _poll_response(response)
 
 
