@@ -300,6 +300,8 @@ CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
 # Demo mode (`make run` turns it on): the login pages show the demo logins. Off, nobody
 # sees them, even where the demo data happens to be loaded.
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
+# An invitation link (merchants.invitations) works once, for this long.
+INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "settlement.models.cases.FollowUpCase.Status"
 
 # --- Delay detection and follow-up (settlement.services.delays, issue 5) ----------

@@ -35,6 +35,46 @@ ZH = {
     "See its late payments": "查看延迟款项",
     "Late payments, all shops": "全部店铺的延迟款项",
     "Unread messages, all shops": "全部店铺的未读消息",
+    # a way in: invitations, password reset, roles
+    "This link is not valid.": "这个链接无效。",
+    "This link has already been used. Please log in.": "这个链接已经使用过了，请直接登录。",
+    "This link has expired. Please ask for a new one.": "这个链接已过期，请联系我们重新发送。",
+    "This username is taken; please choose another.": "这个用户名已被使用，请换一个。",
+    "Your login for %(shop)s": "您在 %(shop)s 的登录账号",
+    "Open this link to set your password (it works once, for %(hours)s hours):\n%(link)s":
+        "请打开下面的链接设置密码（仅可使用一次，%(hours)s 小时内有效）：\n%(link)s",
+    "Password (at least 12 characters)": "密码（至少 12 位）",
+    "The same password again": "再次输入密码",
+    "The two passwords are not the same.": "两次输入的密码不一致。",
+    "Their email (optional)": "对方邮箱（可不填）",
+    "Send this link to your cashier (by SMS or chat). It works once.": "请把这个链接通过短信或聊天发给收银员，仅可使用一次。",
+    "Set your password": "设置密码",
+    "This link does not work": "链接无法使用",
+    "Welcome to %(shop)s": "欢迎加入 %(shop)s",
+    "Choose a username and a password of at least 12 characters.": "请设置用户名和至少 12 位的密码。",
+    "Set password and log in": "设置密码并登录",
+    "People": "人员",
+    "Invite a cashier": "邀请收银员",
+    "A cashier sees today's swipes and can find one; not your bank credits, account or exports.":
+        "收银员可以查看今天的交易并查找交易，看不到银行入账、结算账户和导出。",
+    "We also emailed it.": "也已发送到对方邮箱。",
+    "Create an invitation link": "生成邀请链接",
+    "Not used yet": "尚未使用",
+    "expires %(when)s": "%(when)s 过期",
+    "Forgot your password?": "忘记密码？",
+    "Reset your password": "重置密码",
+    "Enter the email address of your login; we will send a link to set a new password.":
+        "请输入账号绑定的邮箱，我们会发送设置新密码的链接。",
+    "Email": "邮箱",
+    "Send the link": "发送链接",
+    "Check your email": "请查收邮件",
+    "If that address belongs to a login, a link to set a new password is on its way.":
+        "如果这个邮箱绑定了账号，设置新密码的链接已发出。",
+    "Set a new password": "设置新密码",
+    "Set password": "设置密码",
+    "It was used already or has expired.": "链接已使用或已过期。",
+    "Ask for a new one": "重新获取",
+    "Your password is set": "密码已设置",
     # the landing page
     "For shop owners: when each swipe will arrive, what is late and why, every bank credit and the swipes in it. "
     "For support staff: the late payments to chase.":

@@ -82,3 +82,37 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.merchant}"
+
+
+class Invitation(models.Model):
+    """A one-time link that lets a new merchant user set a password and join a shop.
+    Only the SHA-256 of the token is stored: the link itself is shown or mailed once."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.OWNER)
+    email = models.EmailField(blank=True)
+    token_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # The accept page looks the token up by its hash.
+            models.UniqueConstraint(fields=["token_hash"], name="invitation_unique_token"),
+            models.CheckConstraint(condition=Q(role__in=["owner", "cashier"]), name="invitation_role_valid"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(accepted_at__lte=models.F("expires_at")),
+                name="invitation_accepted_in_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} @ {self.merchant_id}"

@@ -22,4 +22,5 @@ urlpatterns = [
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("export/", views.export, name="export"),
     path("statuses/", views.glossary_page, name="glossary"),
+    path("team/", views.team, name="team"),
 ]

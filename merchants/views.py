@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from config.sessions import session_passive
+from merchants import accounts, glossary, roles, selectors
 from merchants import export as csv_export
-from merchants import glossary, roles, selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words
 from merchants.services import notifications_mark_read
@@ -322,6 +322,12 @@ def case_reply(request: HttpRequest, merchant, pk: int) -> HttpResponse:
         return refuse(_inquiry_error_text(exc.code))
     messages.success(request, _("Your message was added to case %(ref)s.") % {"ref": result.case.reference})
     return redirect("merchants:case", pk=result.case.pk)
+
+
+# --- people -----------------------------------------------------------------------
+@merchant_view
+def team(request: HttpRequest, merchant) -> HttpResponse:
+    return accounts.team_page(request, merchant, _base_context(request, merchant))
 
 
 # --- words ------------------------------------------------------------------------
