@@ -102,6 +102,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "merchants.phone_login.PhoneCodeBackend",  # phone + one-time code, after axes like the password
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -302,6 +303,10 @@ CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
 # An invitation link (merchants.invitations) works once, for this long.
 INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
+# Phone login (merchants.phone_login): the SMS backend, a class with send(*, phone, text);
+# the console one writes the code to the log (development).
+SMS_BACKEND = env.str("SMS_BACKEND", default="merchants.sms.ConsoleSmsBackend")
+LOGIN_CODE_MAX_PER_HOUR = env.int("LOGIN_CODE_MAX_PER_HOUR", default=5)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "settlement.models.cases.FollowUpCase.Status"
 
 # --- Delay detection and follow-up (settlement.services.delays, issue 5) ----------

@@ -75,6 +75,19 @@ ZH = {
     "It was used already or has expired.": "链接已使用或已过期。",
     "Ask for a new one": "重新获取",
     "Your password is set": "密码已设置",
+    "Enter a mobile number, e.g. 13800138000.": "请输入手机号，例如 13800138000。",
+    "A code was just sent; please wait a minute.": "验证码刚刚已发送，请一分钟后再试。",
+    "Too many codes for this number; please try again later.": "该号码获取验证码次数过多，请稍后再试。",
+    "Your login code is %(code)s, valid for 5 minutes. Do not tell anyone.": "您的登录验证码为 %(code)s，5 分钟内有效，请勿告诉他人。",
+    "Too many failed attempts; please try again later.": "失败次数过多，请稍后再试。",
+    "That code is not right or has expired.": "验证码不正确或已过期。",
+    "Log in with your phone number": "手机号验证码登录",
+    "Mobile number": "手机号",
+    "If this number belongs to a login, we have sent it a 6-digit code.": "如果该号码已绑定账号，我们已发送 6 位验证码。",
+    "Code": "验证码",
+    "Send me a code": "获取验证码",
+    "Log in with a password": "用密码登录",
+    "Digits only, with the country code: 8613800138000": "仅数字，含国家代码：8613800138000",
     # the landing page
     "For shop owners: when each swipe will arrive, what is late and why, every bank credit and the swipes in it. "
     "For support staff: the late payments to chase.":

@@ -1,7 +1,7 @@
 """A way in: the invitation link's page (public) and the owner's team page."""
 
 from django import forms
-from django.contrib.auth import login
+from django.contrib.auth import authenticate, login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -17,6 +17,7 @@ from merchants.invitations import (
     invitation_send,
 )
 from merchants.models import Invitation, Membership
+from merchants.phone_login import PhoneLoginError, login_code_send, normalize_phone
 
 
 class AcceptForm(forms.Form):
@@ -71,3 +72,34 @@ def team_page(request: HttpRequest, merchant, base_context: dict) -> HttpRespons
     context = {**base_context, "form": form, "members": members, "pending": pending, "link": link, "sent": sent,
                "message": _("Send this link to your cashier (by SMS or chat). It works once.") if link else ""}
     return render(request, "merchants/team.html", context)
+
+
+@never_cache
+def phone_login(request: HttpRequest) -> HttpResponse:
+    """Step 1: the phone number, a code is sent. Step 2 (step=code): the code, logged in."""
+    phone = (request.POST.get("phone") or "").strip()
+    context: dict = {"phone": phone, "step": "phone"}
+    if request.method == "POST" and request.POST.get("step") == "code":
+        user = authenticate(request, username=phone_or_raw(phone), code=request.POST.get("code", ""))
+        if user is not None:
+            login(request, user)
+            return redirect("home")
+        locked = getattr(request, "axes_locked_out", False)
+        context.update(step="code", error=_("Too many failed attempts; please try again later.") if locked
+                       else _("That code is not right or has expired."))
+        return render(request, "registration/phone_login.html", context, status=403 if locked else 400)
+    if request.method == "POST":
+        try:
+            login_code_send(phone=phone)
+        except PhoneLoginError as exc:
+            context["error"] = exc.message
+            return render(request, "registration/phone_login.html", context, status=400)
+        context["step"] = "code"
+    return render(request, "registration/phone_login.html", context)
+
+
+def phone_or_raw(phone: str) -> str:
+    try:
+        return normalize_phone(phone)
+    except PhoneLoginError:
+        return phone

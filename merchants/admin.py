@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from merchants.invitations import invitation_create, invitation_send
-from merchants.models import Membership, Merchant, Terminal
+from merchants.models import Membership, Merchant, Terminal, UserPhone
 
 
 class TerminalInline(admin.TabularInline):
@@ -39,3 +39,10 @@ class MerchantAdmin(admin.ModelAdmin):
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "merchant", "role"]
     raw_id_fields = ["user", "merchant"]
+
+
+@admin.register(UserPhone)
+class UserPhoneAdmin(admin.ModelAdmin):
+    list_display = ["user", "phone"]
+    raw_id_fields = ["user"]
+    search_fields = ["phone", "user__username"]

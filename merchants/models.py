@@ -116,3 +116,43 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} @ {self.merchant_id}"
+
+
+class UserPhone(models.Model):
+    """The mobile number a merchant user logs in with (phone + one-time code)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone")
+    phone = models.CharField(max_length=20, help_text=_("Digits only, with the country code: 8613800138000"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone"], name="userphone_unique_phone"),
+            models.CheckConstraint(condition=Q(phone__regex=r"^[0-9]{8,15}$"), name="userphone_digits_only"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ···{self.phone[-4:]}"
+
+
+class LoginCode(models.Model):
+    """A one-time login code sent by SMS. Only its keyed hash is stored; it works once,
+    for a few minutes, and a few wrong tries burn it (merchants.phone_login)."""
+
+    phone = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="logincode_expires_later"),
+        ]
+        indexes = [
+            # The latest code of a phone, and the send rate limit's window count.
+            models.Index(fields=["phone", "-created_at"], name="logincode_phone_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"···{self.phone[-4:]} {self.created_at:%H:%M}"
