@@ -96,3 +96,14 @@ def test_password_reset_by_email(client, merchant_user):
     assert done.status_code == 302
     merchant_user.refresh_from_db()
     assert merchant_user.check_password(GOOD)
+
+
+def test_operators_can_print_an_invitation_link(merchant):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("invite_merchant_user", merchant.merchant_no, "--role", "cashier", "--email", "", stdout=out)
+    assert re.search(r"one-time link \(cashier of .+\): http://127\.0\.0\.1:8000/invite/[\w-]+/", out.getvalue())
+    assert Invitation.objects.get().role == "cashier" and mail.outbox == []
