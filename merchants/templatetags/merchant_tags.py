@@ -1,5 +1,7 @@
+from functools import cache
+
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from merchants import glossary, presentation
 
@@ -65,5 +67,11 @@ def case_tone(value: str) -> str:
 
 @register.simple_tag
 def glossary_url(kind: str, key: str) -> str:
-    """Every status badge links to its entry on the glossary page."""
-    return f"{reverse('merchants:glossary')}#{kind}-{key}"
+    """Every status badge links to its entry on the glossary page. Reversed once per
+    script prefix: a list page has a badge on each of up to 100 rows."""
+    return f"{_glossary_path(get_script_prefix())}#{kind}-{key}"
+
+
+@cache
+def _glossary_path(prefix: str) -> str:
+    return reverse("merchants:glossary")
