@@ -52,6 +52,7 @@ setup-run: $(VENV)/.run-installed
 	$(PY) manage.py load_demo --poll-base-url http://127.0.0.1:$(SIM_PORT)
 	$(PY) manage.py flag_delays
 
+run: export DEMO_MODE ?= true
 run: setup-run ## Set up and run the app with demo data (SQLite + SQLite broker unless DATABASE_URL / CELERY_BROKER_URL are set)
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@echo "Simulated acquirer ($(SIM_SCENARIO)) on http://127.0.0.1:$(SIM_PORT)/; web, worker, beat and simulator below"

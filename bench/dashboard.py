@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DB_NAME = "bench_dash"
+DB_NAME = os.environ.get("BENCH_DB", "bench_dash")  # another name lets two runs share a server
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PORT = int(os.environ.get("BENCH_PORT", "9500"))
 CLIENTS = 8

@@ -120,6 +120,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 AUTHENTICATION_BACKENDS = [
     "config.login_security.DelayedAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "merchants.phone_login.PhoneCodeBackend",  # phone + one-time code, after axes like the password
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -136,7 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"  # a shared shop tablet shows the next person the login, not a page
 
 # PCI DSS 8.2.8: sessions end after 15 idle minutes.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
@@ -370,6 +371,15 @@ CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
 }
 
 # --- Merchant dashboard (issue 6) ------------------------------------------------
+# Demo mode (`make run` turns it on): the login pages show the demo logins. Off, nobody
+# sees them, even where the demo data happens to be loaded.
+DEMO_MODE = env.bool("DEMO_MODE", default=False)
+# An invitation link (merchants.invitations) works once, for this long.
+INVITATION_VALID_HOURS = env.int("INVITATION_VALID_HOURS", default=72)
+# Phone login (merchants.phone_login): the SMS backend, a class with send(*, phone, text);
+# the console one writes the code to the log (development).
+SMS_BACKEND = env.str("SMS_BACKEND", default="merchants.sms.ConsoleSmsBackend")
+LOGIN_CODE_MAX_PER_HOUR = env.int("LOGIN_CODE_MAX_PER_HOUR", default=5)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["CaseStatusEnum"] = "settlement.models.cases.FollowUpCase.Status"
 
 # --- Delay detection and follow-up (settlement.services.delays, issue 5) ----------

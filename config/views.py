@@ -1,34 +1,22 @@
-from django.db import connection
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
-from channels.models import Channel
 from config.health import health_report, health_rows, processes_state
 from merchants.models import Membership
-from settlement.selectors import status_counts
-from settlement.services.demo import demo_loaded
 from settlement.staff.views import staff_required
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """What is running, the demo logins, and live counts (refreshed by polling).
-    After login, merchants land on their dashboard and staff on their queue."""
+    """Visitors see what the product is and a login, nothing else: no counts, no channel
+    health, no engine. After login, merchants land on their dashboard and staff on
+    their queue."""
     if request.user.is_authenticated:
         if request.user.is_staff:
             return redirect("staff:queue")
         if Membership.objects.filter(user=request.user).exists():
             return redirect("merchants:home")
-    # The logins and the live counts of every merchant are for a demo install only:
-    # a real deployment has no demo channel and shows nobody's numbers to visitors.
-    demo = demo_loaded()
-    context = {
-        "demo": demo,
-        "channels": Channel.objects.order_by("code") if demo else [],
-        "counts": status_counts() if demo else {},
-        "database": connection.vendor,
-        "processes": processes_state(),  # under `make run`: which part is down
-    }
-    return render(request, "home.html", context)
+    return render(request, "home.html", {"form": AuthenticationForm(request), "processes": processes_state()})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

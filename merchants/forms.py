@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from merchants import glossary
 from merchants.selectors import SwipeQuery
 from settlement.lifecycle import Status
 
@@ -38,6 +39,7 @@ class SwipeSearchForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False)
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}))
+    late = forms.BooleanField(label=_("Only late payments"), required=False)
 
     def __init__(self, *args, terminals=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,7 +47,9 @@ class SwipeSearchForm(forms.Form):
         # A callable: the terminals are only read when the select is rendered or a terminal
         # was given, so a lookup by reference that redirects costs no query for them.
         self.fields["terminal"].choices = lambda: [("", _("Any terminal"))] + [(t.pk, t.serial_number) for t in terminals]
-        self.fields["status"].choices = [("", _("Any status"))] + list(Status.choices)
+        # The merchant pages' words for each status (merchants.glossary), not the staff ones.
+        self.fields["status"].choices = [("", _("Any status"))] + [
+            (t.key, t.label) for t in glossary.SWIPE_TERMS if t.key in Status.values]
 
     def clean_reference(self) -> str:
         return self.cleaned_data["reference"].strip()

@@ -82,3 +82,77 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.merchant}"
+
+
+class Invitation(models.Model):
+    """A one-time link that lets a new merchant user set a password and join a shop.
+    Only the SHA-256 of the token is stored: the link itself is shown or mailed once."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.OWNER)
+    email = models.EmailField(blank=True)
+    token_hash = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            # The accept page looks the token up by its hash.
+            models.UniqueConstraint(fields=["token_hash"], name="invitation_unique_token"),
+            models.CheckConstraint(condition=Q(role__in=["owner", "cashier"]), name="invitation_role_valid"),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(accepted_at__lte=models.F("expires_at")),
+                name="invitation_accepted_in_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} @ {self.merchant_id}"
+
+
+class UserPhone(models.Model):
+    """The mobile number a merchant user logs in with (phone + one-time code)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="phone")
+    phone = models.CharField(max_length=20, help_text=_("Digits only, with the country code: 8613800138000"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["phone"], name="userphone_unique_phone"),
+            models.CheckConstraint(condition=Q(phone__regex=r"^[0-9]{8,15}$"), name="userphone_digits_only"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ···{self.phone[-4:]}"
+
+
+class LoginCode(models.Model):
+    """A one-time login code sent by SMS. Only its keyed hash is stored; it works once,
+    for a few minutes, and a few wrong tries burn it (merchants.phone_login)."""
+
+    phone = models.CharField(max_length=20)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="logincode_expires_later"),
+        ]
+        indexes = [
+            # The latest code of a phone, and the send rate limit's window count.
+            models.Index(fields=["phone", "-created_at"], name="logincode_phone_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"···{self.phone[-4:]} {self.created_at:%H:%M}"

@@ -8,13 +8,16 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, pgettext
 
 from channels.holiday_names import holiday_name, is_chinese
 from channels.selectors import business_days_for
+from merchants import glossary
 from merchants.models import Merchant
 from settlement.arrival import Cycle
-from settlement.lifecycle import FINAL_STATUSES, Status
+from settlement.lifecycle import FINAL_STATUSES, EventType, Status
 from settlement.models import Transaction
 from settlement.services.schedule import arrival_for
 
@@ -90,20 +93,47 @@ def arrival_words(txn: Transaction, merchant: Merchant) -> str:
 
 
 def status_label(status: str) -> str:
-    return str(Status(status).label) if status in Status.values else status
+    """A swipe's status as the merchant pages say it (merchants.glossary)."""
+    return glossary.swipe_label(status)
 
 
-# CSS class per status: the colour tells "money is here" / "on its way" / "problem".
-STATUS_TONE = {
-    Status.CREDITED: "ok",
-    Status.HELD: "bad",
-    Status.RETURNED: "bad",
-    Status.REVERSED: "muted",
-    Status.REFUNDED: "muted",
-}
+def event_label(event_type: str) -> str:
+    """A timeline step: the status it led to, in the same words as the badge."""
+    if event_type == EventType.RELEASED:
+        return gettext("Released")
+    if event_type == EventType.DELAYED:
+        return gettext("Found late")
+    return glossary.swipe_label(event_type)
 
 
 def status_tone(status: str, delayed: bool = False) -> str:
+    """The badge colour: "money is here" / "on its way" / "problem" / "no money due"."""
     if delayed and status not in FINAL_STATUSES:
         return "bad"
-    return STATUS_TONE.get(status, "wait")
+    return next((t.tone for t in glossary.SWIPE_TERMS if t.key == status), "wait")
+
+
+def money_equation(today) -> str:
+    """Today's figures as one sentence that adds up (selectors.Today). HTML: each
+    amount is a span the stylesheet keeps on one line."""
+    text = gettext("%(swiped)s swiped − %(fee)s fee = %(net)s: %(arrived)s arrived + %(on_the_way)s on its way")
+    amounts = {
+        name: format_html('<span class="amt" data-testid="eq-{}">{}</span>', name, money(getattr(today, name)))
+        for name in ("swiped", "fee", "net", "arrived", "on_the_way")
+    }
+    return mark_safe(escape(text) % amounts)  # noqa: S308 - the text is escaped, the amounts built by format_html
+
+
+def coming_words(coming) -> str:
+    """"预计今日 18:00 前到账 ¥X；明天 ¥Y；本周 ¥Z" (selectors.Coming)."""
+    if coming.today:
+        first = gettext("expected by %(time)s today: %(amount)s") % {
+            "time": f"{timezone.localtime(coming.today.by):%H:%M}", "amount": money(coming.today.amount)}
+    else:
+        first = gettext("nothing expected today")
+    parts = [
+        first,
+        gettext("tomorrow %(amount)s") % {"amount": money(coming.tomorrow_amount)},
+        gettext("this week %(amount)s") % {"amount": money(coming.this_week)},
+    ]
+    return gettext("; ").join(parts)

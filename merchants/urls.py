@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("live/", views.home_live, name="home-live"),
     path("switch/", views.switch_merchant, name="switch"),
+    path("shops/", views.shops, name="shops"),
     path("swipes/", views.swipes, name="swipes"),
     path("swipes/<int:pk>/", views.swipe_detail, name="swipe"),
     path("swipes/<int:pk>/ask/", views.swipe_ask, name="swipe-ask"),
@@ -20,4 +21,6 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("export/", views.export, name="export"),
+    path("statuses/", views.glossary_page, name="glossary"),
+    path("team/", views.team, name="team"),
 ]

@@ -1,34 +1,39 @@
 """The merchant dashboard (/m/). Thin views: every query comes from merchants.selectors,
 every write from a service; the merchant is the session's current one."""
 
-import csv
 from collections.abc import Callable
-from decimal import Decimal
+from dataclasses import replace
 from functools import wraps
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from config.csv_safety import safe_row
 from config.sessions import session_passive
-from merchants import selectors
+from merchants import accounts, glossary, roles, selectors
+from merchants import export as csv_export
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
-from merchants.presentation import arrival_words, status_label
+from merchants.presentation import arrival_words
 from merchants.services import notifications_mark_read
 from settlement.deadline_texts import reschedule_reason, rescheduled_line
-from settlement.lifecycle import EventType, Status
+from settlement.lifecycle import EventType
 from settlement.services.inquiries import InquiryError, inquiry_open, inquiry_reply
 
 LIST_LIMIT = 100
 LATE_LIMIT = 20
+
+
+# Pages that name one object: opened while another of the user's shops is selected (the
+# back button, an old link, a notification), they switch to its shop instead of a 404.
+SWITCHING_PAGES = {"merchants:swipe": "txn", "merchants:arrival": "payout", "merchants:case": "case"}
 
 
 def merchant_view(view: Callable) -> Callable:
@@ -41,10 +46,30 @@ def merchant_view(view: Callable) -> Callable:
         if merchant is None:
             return render(request, "merchants/no_merchant.html", status=403)
         request.merchant, request.my_merchants = merchant, mine
+        if not roles.may_open(merchant, request.resolver_match.view_name):
+            return render(request, "403.html", status=403)
         with timezone.override(ZoneInfo(merchant.timezone)):
-            return view(request, merchant, *args, **kwargs)
+            try:
+                return view(request, merchant, *args, **kwargs)
+            except Http404:
+                switched = _switch_to_owner(request, mine, kwargs.get("pk"))
+                if switched is None:
+                    raise
+                return switched
 
     return wrapped
+
+
+def _switch_to_owner(request: HttpRequest, mine: list, pk) -> HttpResponse | None:
+    kind = SWITCHING_PAGES.get(request.resolver_match.view_name if request.resolver_match else "")
+    if kind is None or request.method != "GET" or len(mine) < 2:
+        return None
+    owner = selectors.owner_among(mine, kind, pk)
+    if owner is None:
+        return None  # not the user's at all: the 404 stands
+    request.session[selectors.SESSION_KEY] = owner.pk
+    messages.info(request, _("Switched to %(shop)s.") % {"shop": owner.name})
+    return redirect(request.get_full_path())
 
 
 def _poll_response(response: HttpResponse) -> HttpResponse:
@@ -54,26 +79,30 @@ def _poll_response(response: HttpResponse) -> HttpResponse:
 
 
 def _base_context(request: HttpRequest, merchant) -> dict:
-    return {
+    owner = roles.is_owner(merchant)
+    context = {
         "merchant": merchant,
         "my_merchants": request.my_merchants,
-        "unread": selectors.unread_notification_count(merchant),
+        "is_owner": owner,
+        "unread": selectors.unread_notification_count(merchant) if owner else 0,
     }
+    if owner and len(request.my_merchants) > 1:
+        context["all_late"], context["all_unread"] = selectors.across_shops_badge(request.my_merchants)
+    return context
 
 
 # --- home --------------------------------------------------------------------------
 def _home_context(merchant) -> dict:
-    late = list(selectors.late_swipes_of(merchant, limit=LATE_LIMIT + 1))
-    late_more = len(late) > LATE_LIMIT
-    late = late[:LATE_LIMIT]
+    numbers = selectors.home_numbers(merchant)
+    late = list(selectors.late_swipes_of(merchant, limit=LATE_LIMIT))
     for txn in late:
         txn.open_case = txn.open_cases[0] if txn.open_cases else None
         txn.arrival_text = arrival_words(txn, merchant)
     recent = list(selectors.recent_swipes_of(merchant))
     for txn in recent:
         txn.arrival_text = arrival_words(txn, merchant)
-    return {"today": selectors.today_of(merchant), "late": late, "late_more": late_more, "recent": recent,
-            "now": timezone.now()}
+    return {"numbers": numbers, "today": numbers.today, "late_total": numbers.late, "late": late,
+            "late_more": numbers.late.count > len(late), "recent": recent, "now": timezone.now()}
 
 
 @merchant_view
@@ -94,7 +123,8 @@ def home_live(request: HttpRequest) -> HttpResponse:
     if merchant is None:
         return _poll_response(HttpResponse(status=403))
     with timezone.override(ZoneInfo(merchant.timezone)):
-        response = render(request, "merchants/partials/home_live.html", {"merchant": merchant, **_home_context(merchant)})
+        response = render(request, "merchants/partials/home_live.html",
+                          {"merchant": merchant, "is_owner": roles.is_owner(merchant), **_home_context(merchant)})
     return _poll_response(response)
 
 
@@ -103,7 +133,18 @@ def home_live(request: HttpRequest) -> HttpResponse:
 def switch_merchant(request: HttpRequest) -> HttpResponse:
     merchant = selectors.merchant_for(user=request.user, merchant_id=request.POST.get("merchant"))
     request.session[selectors.SESSION_KEY] = merchant.pk
+    target = request.POST.get("next", "")
+    # Only a page of this dashboard: never an open redirect.
+    if target.startswith(reverse("merchants:home")) and url_has_allowed_host_and_scheme(target, allowed_hosts=None):
+        return redirect(target)
     return redirect("merchants:home")
+
+
+@merchant_view
+def shops(request: HttpRequest, merchant) -> HttpResponse:
+    """Every shop of this login at a glance: today's figures, late and unread per shop."""
+    summary = selectors.all_shops_of(request.my_merchants)
+    return render(request, "merchants/shops.html", {**_base_context(request, merchant), "summary": summary})
 
 
 # --- swipes ------------------------------------------------------------------------
@@ -115,9 +156,10 @@ def swipes(request: HttpRequest, merchant) -> HttpResponse:
         query = form.query()
         searched = not query.empty
         if query.reference:
-            # The slip's reference is exact: one hit goes straight to the swipe.
-            hit = selectors.swipes_find(merchant, query).values_list("pk", flat=True)[:2]
-            hits = list(hit)
+            # The whole reference from the slip goes straight to the swipe; else a
+            # prefix lists what starts with it.
+            exact = replace(query, reference_exact=True)
+            hits = list(selectors.swipes_find(merchant, exact).values_list("pk", flat=True)[:2])
             if len(hits) == 1:
                 return redirect("merchants:swipe", pk=hits[0])
         results = list(selectors.swipes_find(merchant, query)[: LIST_LIMIT + 1])
@@ -135,15 +177,13 @@ def swipes(request: HttpRequest, merchant) -> HttpResponse:
     return render(request, "merchants/swipes.html", context)
 
 
-@merchant_view
-def swipe_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
-    txn = selectors.transaction_of(merchant, pk)
+def _swipe_context(request: HttpRequest, merchant, txn, form: InquiryForm) -> dict:
     cases = list(selectors.cases_of(merchant).filter(transaction=txn))
     timeline = list(selectors.timeline_of(txn))
     moved = [ev for ev in timeline if ev.type == EventType.RESCHEDULED]
     for ev in moved:  # the stored reason is for staff; merchants read it in their language
         ev.reason = reschedule_reason(ev.payload)
-    context = {
+    return {
         **_base_context(request, merchant),
         "txn": txn,
         "arrival_text": arrival_words(txn, merchant),
@@ -152,24 +192,35 @@ def swipe_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
         "timeline": timeline,
         "cases": cases,
         "open_case": next((c for c in cases if c.status != c.Status.RESOLVED), None),
-        "form": InquiryForm(),
+        "form": form,
     }
-    return render(request, "merchants/swipe_detail.html", context)
 
 
-def _inquiry_response(request: HttpRequest, *, merchant, transaction=None, payout=None, back: str) -> HttpResponse:
+@merchant_view
+def swipe_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    txn = selectors.transaction_of(merchant, pk)
+    return render(request, "merchants/swipe_detail.html", _swipe_context(request, merchant, txn, InquiryForm()))
+
+
+def _refused(request: HttpRequest, template: str, context: dict, text: str) -> HttpResponse:
+    """A refused message is shown again with what was typed, never wiped (400)."""
+    response = render(request, template, {**context, "form_error": text}, status=400)
+    add_never_cache_headers(response)  # the text may hold the card number we refused: keep it out of caches
+    return response
+
+
+def _inquiry_response(request: HttpRequest, *, merchant, refuse: Callable[[InquiryForm, str], HttpResponse],
+                      transaction=None, payout=None) -> HttpResponse:
     form = InquiryForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Please write a short message (at most 2000 characters)."))
-        return redirect(back)
+        return refuse(form, _("Please write a short message (at most 2000 characters)."))
     try:
         result = inquiry_open(
             user=request.user, merchant=merchant, transaction=transaction, payout=payout,
             message=form.cleaned_data["message"],
         )
     except InquiryError as exc:
-        messages.error(request, _inquiry_error_text(exc.code))
-        return redirect(back)
+        return refuse(form, _inquiry_error_text(exc.code))
     if result.joined:
         messages.success(request, _("Your message was added to case %(ref)s.") % {"ref": result.case.reference})
     else:
@@ -190,8 +241,11 @@ def _inquiry_error_text(code: str) -> str:
 @require_POST
 def swipe_ask(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     txn = selectors.transaction_of(merchant, pk)
-    return _inquiry_response(request, merchant=merchant, transaction=txn,
-                             back=reverse("merchants:swipe", kwargs={"pk": txn.pk}))
+
+    def refuse(form: InquiryForm, text: str) -> HttpResponse:
+        return _refused(request, "merchants/swipe_detail.html", _swipe_context(request, merchant, txn, form), text)
+
+    return _inquiry_response(request, merchant=merchant, transaction=txn, refuse=refuse)
 
 
 # --- arrivals (payouts) ------------------------------------------------------------
@@ -202,23 +256,19 @@ def arrivals(request: HttpRequest, merchant) -> HttpResponse:
     return render(request, "merchants/arrivals.html", context)
 
 
-@merchant_view
-def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
-    payout = selectors.payout_of(merchant, pk)
+def _arrival_context(request: HttpRequest, merchant, payout, form: InquiryForm) -> dict:
     swipes_in = list(selectors.payout_swipes(payout))
-    total_amount = sum((t.amount for t in swipes_in), start=0)
-    total_fee = sum((t.fee for t in swipes_in), start=0)
     total_net = sum((t.net for t in swipes_in), start=0)
     # The acquirer's lines that explain a credit other than the swipes' net (refunds,
     # chargebacks, reserve, adjustments): gross -> fees -> these -> what was credited.
     deductions = [line for line in payout.lines.all() if line.explains]
     explained = sum((line.amount for line in deductions), start=0)
-    context = {
+    return {
         **_base_context(request, merchant),
         "payout": payout,
         "swipes": swipes_in,
-        "total_amount": total_amount,
-        "total_fee": total_fee,
+        "total_amount": sum((t.amount for t in swipes_in), start=0),
+        "total_fee": sum((t.fee for t in swipes_in), start=0),
         "total_net": total_net,
         "deductions": deductions,
         "expected": total_net + explained,
@@ -227,17 +277,26 @@ def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
         "discrepancy": selectors.payout_open_discrepancy(payout),
         "credited_by_swipes": selectors.payout_credited_by_swipes(payout),
         "cases": list(selectors.cases_of(merchant).filter(payout=payout)),
-        "form": InquiryForm(),
+        "form": form,
     }
-    return render(request, "merchants/arrival_detail.html", context)
+
+
+@merchant_view
+def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    payout = selectors.payout_of(merchant, pk)
+    return render(request, "merchants/arrival_detail.html", _arrival_context(request, merchant, payout, InquiryForm()))
 
 
 @merchant_view
 @require_POST
 def arrival_ask(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     payout = selectors.payout_of(merchant, pk)
-    return _inquiry_response(request, merchant=merchant, payout=payout,
-                             back=reverse("merchants:arrival", kwargs={"pk": payout.pk}))
+
+    def refuse(form: InquiryForm, text: str) -> HttpResponse:
+        return _refused(request, "merchants/arrival_detail.html", _arrival_context(request, merchant, payout, form),
+                        text)
+
+    return _inquiry_response(request, merchant=merchant, payout=payout, refuse=refuse)
 
 
 # --- cases (inquiries and late payments) -------------------------------------------
@@ -248,16 +307,19 @@ def cases(request: HttpRequest, merchant) -> HttpResponse:
     return render(request, "merchants/cases.html", context)
 
 
-@merchant_view
-def case_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
-    case = selectors.case_of(merchant, pk)
-    context = {
+def _case_context(request: HttpRequest, merchant, case, form: InquiryForm) -> dict:
+    return {
         **_base_context(request, merchant),
         "case": case,
         "entries": list(selectors.case_entries_for_merchant(case)),
-        "form": InquiryForm(),
+        "form": form,
     }
-    return render(request, "merchants/case_detail.html", context)
+
+
+@merchant_view
+def case_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    case = selectors.case_of(merchant, pk)
+    return render(request, "merchants/case_detail.html", _case_context(request, merchant, case, InquiryForm()))
 
 
 @merchant_view
@@ -265,17 +327,45 @@ def case_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
 def case_reply(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     case = selectors.case_of(merchant, pk)
     form = InquiryForm(request.POST)
-    back = reverse("merchants:case", kwargs={"pk": case.pk})
+
+    def refuse(text: str) -> HttpResponse:
+        return _refused(request, "merchants/case_detail.html", _case_context(request, merchant, case, form), text)
+
     if not form.is_valid():
-        messages.error(request, _("Please write a short message (at most 2000 characters)."))
-        return redirect(back)
+        return refuse(_("Please write a short message (at most 2000 characters)."))
     try:
         result = inquiry_reply(user=request.user, merchant=merchant, case=case, message=form.cleaned_data["message"])
     except InquiryError as exc:
-        messages.error(request, _inquiry_error_text(exc.code))
-        return redirect(back)
+        return refuse(_inquiry_error_text(exc.code))
     messages.success(request, _("Your message was added to case %(ref)s.") % {"ref": result.case.reference})
     return redirect("merchants:case", pk=result.case.pk)
+
+
+# --- people -----------------------------------------------------------------------
+@merchant_view
+def team(request: HttpRequest, merchant) -> HttpResponse:
+    return accounts.team_page(request, merchant, _base_context(request, merchant))
+
+
+# --- words ------------------------------------------------------------------------
+@merchant_view
+def glossary_page(request: HttpRequest, merchant) -> HttpResponse:
+    """Every status badge links here: each term in both languages, the meaning in the
+    page's language (a shop's staff do not all read the same one)."""
+    sections = []
+    for title, kind, terms in ((_("Swipes"), "swipe", glossary.SWIPE_TERMS),
+                               (_("Bank credits"), "credit", glossary.CREDIT_TERMS),
+                               (_("Your questions and our follow-up"), "case", glossary.CASE_TERMS)):
+        rows = []
+        for term in terms:
+            with translation.override("zh-hans"):
+                zh = str(term.label)
+            with translation.override("en"):
+                en = str(term.label)
+            rows.append({"key": term.key, "label": str(term.label), "zh": zh, "en": en, "meaning": str(term.meaning),
+                         "tone": term.tone})
+        sections.append({"title": title, "kind": kind, "rows": rows})
+    return render(request, "merchants/glossary.html", {**_base_context(request, merchant), "sections": sections})
 
 
 # --- notifications -----------------------------------------------------------------
@@ -293,19 +383,6 @@ def notifications_read(request: HttpRequest, merchant) -> HttpResponse:
 
 
 # --- export ------------------------------------------------------------------------
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cents(amount: Decimal) -> Decimal:
-    return amount.quantize(Decimal("0.01"))
-
-
-CSV_COLUMNS = ["reference", "captured_at", "amount", "fee", "net", "status", "card", "terminal", "expected_by",
-               "credited_at", "payout"]
-
-
 @merchant_view
 def export(request: HttpRequest, merchant) -> HttpResponse:
     form = ExportForm(request.GET or None, initial=ExportForm.default_initial())
@@ -313,30 +390,10 @@ def export(request: HttpRequest, merchant) -> HttpResponse:
         status = 400 if form.is_bound else 200
         return render(request, "merchants/export.html", {**_base_context(request, merchant), "form": form}, status=status)
     query = selectors.SwipeQuery(date_from=form.cleaned_data["date_from"], date_to=form.cleaned_data["date_to"])
-    rows = selectors.swipes_find(merchant, query).select_related("payout").order_by("captured_at", "id")
-    headers = [_("Reference"), _("Time"), _("Amount"), _("Fee"), _("Net"), _("Status"), _("Card"), _("Terminal"),
-               _("Expected by"), _("Arrived at"), _("Bank credit")]
-    tz = ZoneInfo(merchant.timezone)
-    # Resolved now: the streamed body is written after the view (and its language) returns.
-    labels = {value: status_label(value) for value in Status.values}
-
-    def fmt(value) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else ""
-
-    def lines():
-        writer = csv.writer(_Echo())
-        # The BOM tells Excel the file is UTF-8, so Chinese names open correctly.
-        yield "\ufeff" + writer.writerow(safe_row(headers))
-        for txn in rows.iterator(chunk_size=2000):
-            # Amounts stay Decimals (a negative one is data); every text from outside is made inert.
-            yield writer.writerow(safe_row([
-                txn.reference, fmt(txn.captured_at), _cents(txn.amount), _cents(txn.fee), _cents(txn.net),
-                labels.get(txn.status, txn.status), txn.masked_pan, txn.terminal.serial_number if txn.terminal else "",
-                fmt(txn.expected_by), fmt(txn.credited_at), txn.payout.reference if txn.payout else "",
-            ]))
-
+    rows = csv_export.with_case(selectors.swipes_find(merchant, query).select_related("payout")).order_by(
+        "captured_at", "id")
+    body = csv_export.lines(rows.iterator(chunk_size=2000), tz=ZoneInfo(merchant.timezone))
     filename = f"swipes-{merchant.merchant_no}-{form.cleaned_data['date_from']:%Y%m%d}-{form.cleaned_data['date_to']:%Y%m%d}.csv"
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-

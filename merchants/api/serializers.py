@@ -14,14 +14,46 @@ class MerchantOut(serializers.ModelSerializer):
         fields = ["id", "merchant_no", "name", "settlement_cycle", "timezone", "language", "account_last4"]
 
 
-class TodayOut(serializers.Serializer):
-    day = serializers.DateField()
+class ComingCreditOut(serializers.Serializer):
+    payout_id = serializers.IntegerField(allow_null=True)
+    payout_reference = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
     count = serializers.IntegerField()
-    swiped = serializers.DecimalField(max_digits=14, decimal_places=2)
-    arrived = serializers.DecimalField(max_digits=14, decimal_places=2)
-    on_the_way = serializers.DecimalField(max_digits=14, decimal_places=2)
-    next_expected_by = serializers.DateTimeField(allow_null=True)
-    late_count = serializers.IntegerField()
+    by = serializers.DateTimeField()
+
+
+class ComingDayOut(serializers.Serializer):
+    day = serializers.DateField()
+    by = serializers.DateTimeField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    count = serializers.IntegerField()
+    credits = ComingCreditOut(many=True)
+
+
+class ComingOut(serializers.Serializer):
+    today = serializers.DecimalField(max_digits=14, decimal_places=2, source="today_amount")
+    today_by = serializers.DateTimeField(source="today.by", allow_null=True)
+    tomorrow = serializers.DecimalField(max_digits=14, decimal_places=2, source="tomorrow_amount")
+    this_week = serializers.DecimalField(max_digits=14, decimal_places=2)
+    days = ComingDayOut(many=True)
+
+
+class TodayOut(serializers.Serializer):
+    """merchants.selectors.home_numbers: the home page's figures, the same numbers.
+    swiped - fee = net = arrived + on_the_way (today's captures); late_* is any day."""
+
+    day = serializers.DateField(source="today.day")
+    count = serializers.IntegerField(source="today.count")
+    swiped = serializers.DecimalField(max_digits=14, decimal_places=2, source="today.swiped")
+    fee = serializers.DecimalField(max_digits=14, decimal_places=2, source="today.fee")
+    net = serializers.DecimalField(max_digits=14, decimal_places=2, source="today.net")
+    arrived = serializers.DecimalField(max_digits=14, decimal_places=2, source="today.arrived")
+    on_the_way = serializers.DecimalField(max_digits=14, decimal_places=2, source="today.on_the_way")
+    next_expected_by = serializers.DateTimeField(allow_null=True, source="today.next_expected_by")
+    late_count = serializers.IntegerField(source="late.count")
+    late_amount = serializers.DecimalField(max_digits=14, decimal_places=2, source="late.amount")
+    late_oldest_expected_by = serializers.DateTimeField(allow_null=True, source="late.oldest_expected_by")
+    coming = ComingOut()
 
 
 class TransactionFilterIn(serializers.Serializer):
@@ -33,6 +65,7 @@ class TransactionFilterIn(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False, allow_blank=True)
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
+    late = serializers.BooleanField(required=False)
     limit = serializers.IntegerField(required=False)
     offset = serializers.IntegerField(required=False)
 

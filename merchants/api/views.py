@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from channels.api.serializers import ErrorEnvelopeSerializer
 from config.api_errors import ApiError
-from merchants import selectors
+from merchants import roles, selectors
 from merchants.api import serializers as s
 from merchants.presentation import arrival_words
 from settlement.services.inquiries import InquiryError, inquiry_open
@@ -56,6 +56,9 @@ def merchant_of(request: Request, requested=None):
         raise ApiError("not_found", "No such merchant.", status.HTTP_404_NOT_FOUND) from None
     if merchant is None:
         raise ApiError("no_merchant", "This login is not linked to any merchant.", status.HTTP_403_FORBIDDEN)
+    view_name = request.resolver_match.view_name if request.resolver_match else ""
+    if not roles.may_open(merchant, view_name):
+        raise ApiError("role_forbidden", "A cashier login cannot see this.", status.HTTP_403_FORBIDDEN)
     return merchant
 
 
@@ -75,13 +78,23 @@ def _get_or_404(getter, merchant, pk):
 class MerchantListView(APIView):
     @extend_schema(responses={200: s.MerchantOut(many=True), 403: _403})
     def get(self, request):
-        return Response(s.MerchantOut(selectors.merchants_of(request.user), many=True).data)
+        merchants = list(selectors.merchants_of(request.user))
+        rows = s.MerchantOut(merchants, many=True).data
+        for row, merchant in zip(rows, merchants, strict=True):
+            if not roles.is_owner(merchant):
+                row["account_last4"] = None  # a cashier sees no settlement account digits
+        return Response(rows)
 
 
 class TodayView(APIView):
     @extend_schema(parameters=[MERCHANT], responses=answers(s.TodayOut))
     def get(self, request):
-        return Response(s.TodayOut(selectors.today_of(merchant_of(request))).data)
+        merchant = merchant_of(request)
+        data = s.TodayOut(selectors.home_numbers(merchant)).data
+        if not roles.is_owner(merchant):
+            for day in data["coming"]["days"]:
+                day["credits"] = []  # bank credits are the owner's
+        return Response(data)
 
 
 class TransactionListView(APIView):
@@ -144,10 +157,12 @@ class InquiryCreateView(APIView):
         {201: s.InquiryOut, 200: OpenApiResponse(s.InquiryOut, description="Joined the case already open.")},
         bad_request=True))
     def post(self, request):
+        # The merchant (and the role's right to ask) first: a cashier gets a 403 whatever the body.
+        requested = request.data.get("merchant") if hasattr(request.data, "get") else None
+        merchant = merchant_of(request, requested)
         body = s.InquiryIn(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        merchant = merchant_of(request, data.get("merchant"))
         txn = payout = None
         if "transaction" in data:
             txn = _get_or_404(selectors.transaction_of, merchant, data["transaction"])

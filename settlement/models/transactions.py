@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Right, Round
+from django.db.models.functions import Right, Round, Upper
 from django.utils.translation import gettext_lazy as _
 
+from config.pattern_ops import PatternOps
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType, Outcome, Status
 from settlement.payout_lifecycle import PayoutStatus
 
@@ -169,7 +170,9 @@ class Transaction(models.Model):
             models.Index(fields=["merchant", "-captured_at"], name="txn_merchant_captured"),
             # Merchant "find a swipe" (merchants.selectors.swipes_find): the reference
             # printed on the slip, an amount, or a card's last 4 digits, within one merchant.
-            models.Index(fields=["merchant", "reference"], name="txn_merchant_reference"),
+            # The reference is found case-insensitively, whole or by a prefix of 4+
+            # characters: UPPER(reference) with text_pattern_ops serves = and LIKE 'X%'.
+            models.Index(F("merchant"), PatternOps(Upper("reference")), name="txn_merchant_ref_upper"),
             models.Index(fields=["merchant", "amount", "-captured_at"], name="txn_merchant_amount"),
             # The payout door links the swipes waiting for a payout when it arrives.
             models.Index(
@@ -178,6 +181,11 @@ class Transaction(models.Model):
                 condition=~Q(pending_payout_reference=""),
             ),
             models.Index(F("merchant"), Right("masked_pan", 4), F("captured_at").desc(), name="txn_merchant_last4"),
+            # Merchant home (merchants.selectors.late_of, late_swipes_of): a merchant's
+            # swipes still owed, by deadline; final rows leave it, so it stays small.
+            models.Index(
+                fields=["merchant", "expected_by"], name="txn_merchant_pending", condition=Q(status__in=_NON_FINAL)
+            ),
             # "At risk" early warning: non-final, not late yet, by deadline.
             models.Index(
                 fields=["expected_by"],

@@ -42,7 +42,7 @@ def test_shop_owner_journey(page, live_server, live_shop):
     # today's totals, in Chinese, with the late swipe and its case
     expect(page.get_by_test_id("swiped")).to_have_text("¥358.50")
     expect(page.get_by_test_id("arrived")).to_have_text("¥298.20")
-    expect(page.locator("#late-h")).to_have_text("延迟款项")
+    expect(page.get_by_test_id("late-title")).to_have_text("延迟款项")
     expect(page.get_by_text(live_shop.case.reference).first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "merchant-home-375.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 900})

@@ -39,7 +39,8 @@ def test_status_names_in_chinese():
     with translation.override("zh-hans"):
         names = [status_label(s) for s in ("captured", "cleared", "settled", "credited", "held", "returned",
                                            "reversed", "refunded")]
-    assert names == ["已刷卡", "已清算", "已结算", "已到账", "风控冻结", "银行退回", "已撤销", "已退款"]
+    # settled is "sent to your bank" (merchants.glossary): acquirer apps say 已结算 for "paid to you"
+    assert names == ["已刷卡", "已清算", "待银行入账", "已到账", "风控冻结", "银行退回", "已撤销", "已退款"]
 
 
 def test_holiday_names_map_to_chinese_and_swaps_are_not_named():
