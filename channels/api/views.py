@@ -31,7 +31,7 @@ from settlement.pan import contains_full_pan
 from settlement.services.events import events_apply
 from settlement.services.ingest import TRANSACTION_VALUES, transactions_ingest
 from settlement.services.payouts import PayoutError, PayoutInput, payout_upsert
-from settlement.services.reconcile import SettlementFileError, settlement_file_reconcile, settlement_file_rows
+from settlement.services.reconciliation import SettlementFileError, run_answer, settlement_file_receive
 
 CHANNEL_CODE = OpenApiParameter("channel_code", OpenApiTypes.STR, OpenApiParameter.PATH,
                                  description="Your channel's code, e.g. demo-acq.")
@@ -301,36 +301,50 @@ class CSVTextParser(BaseParser):
             raise ApiError("invalid_encoding", "A settlement file must be UTF-8.") from None
 
 
+BUSINESS_DATE = OpenApiParameter(
+    "business_date", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=False,
+    description="The business date the file covers (YYYY-MM-DD); default: yesterday in the channel's time zone.")
+
+
 class SettlementFilesView(AcquirerView):
     parser_classes = [CSVTextParser]
 
     @extend_schema(
-        operation_id="acquirer_settlement_file_reconcile", tags=["acquirer"], parameters=[CHANNEL_CODE],
+        operation_id="acquirer_settlement_file_reconcile", tags=["acquirer"], parameters=[CHANNEL_CODE, BUSINESS_DATE],
         request={"text/csv": OpenApiTypes.STR}, responses={200: s.SettlementFileOutputSerializer, **_ERRORS},
-        summary="Reconcile a settlement file (CSV: reference,amount[,fee,net,status,payout_reference])",
-        description="Compared with our records, line by line; nothing is changed. At most 1,000 lines.",
+        summary="Deliver a settlement file (CSV: reference,amount[,fee,net,status,merchant_no,terminal_sn,"
+                "captured_at])",
+        description="Stored once (the same bytes again answer `duplicate: true` with the first run; a different "
+                    "file for the same date supersedes the earlier one) and reconciled in a stored run against "
+                    "our swipes of that channel and business date. Nothing about the swipes is changed. A line "
+                    "we cannot read (or one holding a full card number) refuses the whole file, naming the line. "
+                    "At most 1,000 lines here; larger files by upload or the daily pull.",
     )
     def post(self, request: Request, channel_code: str) -> Response:
         text = self.body(request)
         if not isinstance(text, str):
             raise ApiError("invalid_body", "Send the file as text/csv.")
+        business_date = self._business_date(request)
         try:
-            rows = settlement_file_rows(text, max_lines=settings.API_MAX_BATCH_ITEMS)
+            receipt = settlement_file_receive(
+                channel=self.channel, raw=request._request.body, business_date=business_date,
+                source="api", max_lines=settings.API_MAX_BATCH_ITEMS,
+            )
         except SettlementFileError as exc:
             http = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if exc.code == "batch_too_large" else 400
             raise ApiError(exc.code, exc.message, http) from None
-        results = settlement_file_reconcile(channel=self.channel, rows=rows)
-        counts = {k: 0 for k in ("matched", "mismatch", "unknown", "rejected")}
-        for r in results:
-            counts[r.result] += 1
-        return Response({
-            "lines": len(results), **counts,
-            "results": [
-                {"line": r.line, "reference": r.reference, "result": r.result, "differences": r.differences,
-                 "error": _error(r.code, r.message) if r.code and r.result == "rejected" else None}
-                for r in results
-            ],
-        })
+        return Response(run_answer(receipt))
+
+    def _business_date(self, request: Request):
+        from datetime import date, timedelta
+
+        value = request.query_params.get("business_date")
+        if value is None:
+            return timezone.now().astimezone(ZoneInfo(self.channel.timezone)).date() - timedelta(days=1)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ApiError("invalid_business_date", "business_date must be a date (YYYY-MM-DD).") from None
 
 
 @extend_schema(exclude=True)

@@ -141,6 +141,8 @@ class Transaction(models.Model):
             models.Index(fields=["merchant", "reference"], name="txn_merchant_reference"),
             models.Index(fields=["merchant", "amount", "-captured_at"], name="txn_merchant_amount"),
             models.Index(F("merchant"), Right("masked_pan", 4), F("captured_at").desc(), name="txn_merchant_last4"),
+            # Reconciliation: a channel's swipes of one business date (missing_in_file).
+            models.Index(fields=["channel", "business_date"], name="txn_channel_business_date"),
             # "At risk" early warning: non-final, not late yet, by deadline.
             models.Index(
                 fields=["expected_by"],
