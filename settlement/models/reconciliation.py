@@ -111,8 +111,10 @@ class ReconciliationResult(models.Model):
     line = models.PositiveIntegerField(null=True, blank=True, help_text=_("Line in the file; empty: only ours"))
     reference = models.CharField(max_length=64, blank=True)
     fuzzy = models.BooleanField(default=False, help_text=_("Matched by merchant, terminal, amount and time"))
+    # No database FK: a million-line run would pay a million RI checks at commit, and swipes
+    # are never deleted (Transaction has no delete path; PROTECT guards the ORM).
     transaction = models.ForeignKey("settlement.Transaction", on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+", db_index=False)
+                                    related_name="+", db_index=False, db_constraint=False)
     merchant_no = models.CharField(max_length=32, blank=True)
     file_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     file_fee = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
@@ -133,11 +135,8 @@ class ReconciliationResult(models.Model):
             ),
         ]
         indexes = [
-            # A run's results by kind (API answer, staff run page).
+            # A run's results by kind (API answer, staff run page, breaks update).
             models.Index(fields=["run", "kind"], name="rresult_run_kind"),
-            # A swipe's reconciliation history (case page).
-            models.Index(fields=["transaction"], name="rresult_transaction",
-                         condition=Q(transaction__isnull=False)),
         ]
 
     def __str__(self) -> str:

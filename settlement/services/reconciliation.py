@@ -8,9 +8,10 @@ INSERT ... SELECT joins, so the number of queries does not grow with the file.
 
 import hashlib
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -33,7 +34,7 @@ __all__ = ["FileReceipt", "SettlementFileError", "run_answer", "settlement_file_
 
 _CENT = Decimal("0.01")
 _STAGING_COLUMNS = ("line", "reference", "merchant_no", "terminal_sn", "amount_fen", "fee_fen", "status",
-                    "captured_at", "captured_lo", "captured_hi", "fuzzy_key")
+                    "captured_epoch", "fuzzy_key")
 
 
 @dataclass(frozen=True)
@@ -104,48 +105,45 @@ def _reconcile(stored: SettlementFile, parsed: ParsedFile, *, now: datetime) -> 
 
 
 def _stage(cursor, lines: list[FileLine]) -> None:
-    pg = connection.vendor == "postgresql"
-    instant = "timestamptz" if pg else "text"
     cursor.execute("DROP TABLE IF EXISTS recon_line")
     cursor.execute("DROP TABLE IF EXISTS recon_match")
+    # Capture times as UNIX seconds: cheap to load, and the same arithmetic on both databases.
     cursor.execute(
         "CREATE TEMPORARY TABLE recon_line (line integer PRIMARY KEY, reference varchar(64), merchant_no varchar(32),"
-        f" terminal_sn varchar(64), amount_fen bigint, fee_fen bigint, status varchar(20), captured_at {instant},"
-        f" captured_lo {instant}, captured_hi {instant}, fuzzy_key varchar(200))"
+        " terminal_sn varchar(64), amount_fen bigint, fee_fen bigint, status varchar(20), captured_epoch bigint,"
+        " fuzzy_key varchar(200))"
     )
     cursor.execute("CREATE TEMPORARY TABLE recon_match (line integer PRIMARY KEY, txn_id bigint, fuzzy boolean,"
                    " dup_no integer)")
     rows = _staging_rows(lines)
-    if pg:
+    if connection.vendor == "postgresql":
         buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join(_copy_text(v) for v in row))
-            buffer.write("\n")
+        buffer.writelines(_copy_line(row) for row in rows)
         buffer.seek(0)
         cursor.copy_expert(f"COPY recon_line ({', '.join(_STAGING_COLUMNS)}) FROM STDIN", buffer)
         cursor.execute("ANALYZE recon_line")
     else:
-        adapt = connection.ops.adapt_datetimefield_value
         cursor.executemany(
-            f"INSERT INTO recon_line ({', '.join(_STAGING_COLUMNS)}) VALUES ({', '.join(['%s'] * 11)})",
-            [[adapt(v) if isinstance(v, datetime) else v for v in row] for row in rows],
-        )
+            f"INSERT INTO recon_line ({', '.join(_STAGING_COLUMNS)}) VALUES ({', '.join(['%s'] * 9)})", rows)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
-def _copy_text(value) -> str:
-    """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).translate(_COPY_ESCAPES)
+def _copy_line(row: tuple) -> str:
+    """One row in COPY's text format (NULL is \\N; text is escaped only when it must be)."""
+    number, reference, merchant_no, terminal_sn, amount, fee, status, epoch, key = row
+    if _COPY_SPECIAL.search(reference + merchant_no + terminal_sn + status + key):
+        reference, merchant_no, terminal_sn, status, key = (
+            t.translate(_COPY_ESCAPES) for t in (reference, merchant_no, terminal_sn, status, key))
+    fee = _NULL if fee is None else fee
+    epoch = _NULL if epoch is None else epoch
+    return f"{number}\t{reference}\t{merchant_no}\t{terminal_sn}\t{amount}\t{fee}\t{status}\t{epoch}\t{key}\n"
 
 
 def _staging_rows(lines: list[FileLine]) -> list[tuple]:
-    tolerance = timedelta(seconds=settings.RECON_FUZZY_TOLERANCE_SECONDS)
     seen: Counter = Counter()
     rows = []
     for ln in lines:
@@ -155,9 +153,9 @@ def _staging_rows(lines: list[FileLine]) -> list[tuple]:
             base = f"{ln.merchant_no}|{ln.terminal_sn}|{ln.amount_fen}|{ln.captured_at:%Y%m%d%H%M%S}"
             seen[base] += 1
             key = f"{base}#{seen[base]}"
-        at = ln.captured_at
+        epoch = int(ln.captured_at.timestamp()) if ln.captured_at else None
         rows.append((ln.line, ln.reference, ln.merchant_no, ln.terminal_sn, ln.amount_fen, ln.fee_fen, ln.status,
-                     at, at - tolerance if at else None, at + tolerance if at else None, key))
+                     epoch, key))
     return rows
 
 
@@ -179,9 +177,13 @@ def _match(cursor, *, channel_id: int) -> None:
         [channel_id],
     )
     if connection.vendor == "postgresql":
-        distance = "abs(extract(epoch FROM (t.captured_at - l.captured_at)))"
+        epoch = "CAST(extract(epoch FROM t.captured_at) AS bigint)"
+        window = ("t.captured_at BETWEEN to_timestamp(l.captured_epoch - %(tol)s)"
+                  " AND to_timestamp(l.captured_epoch + %(tol)s)")
     else:
-        distance = "abs(julianday(t.captured_at) - julianday(l.captured_at))"
+        epoch = "CAST(strftime('%%s', t.captured_at) AS INTEGER)"
+        window = f"{epoch} BETWEEN l.captured_epoch - %(tol)s AND l.captured_epoch + %(tol)s"
+    distance = f"abs({epoch} - l.captured_epoch)"
     # Fuzzy: the closest swipe of the same merchant (and terminal, when the file names one)
     # with the same amount within the tolerance, not already matched by reference; each
     # swipe goes to its closest line.
@@ -191,14 +193,14 @@ def _match(cursor, *, channel_id: int) -> None:
         "  SELECT c.line, c.txn_id, row_number() OVER (PARTITION BY c.txn_id ORDER BY c.dist, c.line) AS by_txn"
         "  FROM (SELECT l.line, t.id AS txn_id, " + distance + " AS dist,"
         "    row_number() OVER (PARTITION BY l.line ORDER BY " + distance + ", t.id) AS by_line"
-        f"   FROM recon_line l JOIN {merchant} m ON m.merchant_no = l.merchant_no AND m.channel_id = %s"
-        f"   JOIN {txn} t ON t.merchant_id = m.id AND t.channel_id = %s"
-        "     AND t.captured_at BETWEEN l.captured_lo AND l.captured_hi AND " + _fen("t.amount") + " = l.amount_fen"
+        f"   FROM recon_line l JOIN {merchant} m ON m.merchant_no = l.merchant_no AND m.channel_id = %(channel)s"
+        f"   JOIN {txn} t ON t.merchant_id = m.id AND t.channel_id = %(channel)s"
+        "     AND " + window + " AND " + _fen("t.amount") + " = l.amount_fen"
         f"   LEFT JOIN {terminal} term ON term.id = t.terminal_id"
         "   WHERE l.reference = '' AND (l.terminal_sn = '' OR term.serial_number = l.terminal_sn)"
         "     AND NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.txn_id = t.id)) c"
         "  WHERE c.by_line = 1) w WHERE w.by_txn = 1",
-        [channel_id, channel_id],
+        {"channel": channel_id, "tol": settings.RECON_FUZZY_TOLERANCE_SECONDS},
     )
     cursor.execute(
         "INSERT INTO recon_match (line, txn_id, fuzzy, dup_no) SELECT l.line, NULL, false, 1 FROM recon_line l"

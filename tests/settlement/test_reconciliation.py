@@ -151,3 +151,9 @@ def test_matching_is_set_based_the_query_count_does_not_grow_with_the_file(shop)
         return len(queries)
 
     assert run_with(3, 10) == run_with(60, 20)
+
+
+def test_text_that_copy_would_misread_arrives_intact(day_swipes):
+    s = day_swipes[0]
+    run = receive(s.channel, 'reference,amount\n"A\\B\tC",1.00\n\\N,2.00\n', s.business_date).run
+    assert set(run.results.filter(kind="unknown_to_us").values_list("reference", flat=True)) == {"A\\B\tC", "\\N"}
