@@ -68,7 +68,8 @@ def build(store: Store, *, channel: str, day: date, seed: int, faults: bool = Tr
     info = FileFaults(gb18030=use_gb, ready_at=ready_at)
     if faults and len(lines) >= MIN_LINES_FOR_FAULTS:
         rng = rng_for(seed, channel, "faults", day.isoformat())
-        missing, amount, fee, dup = rng.sample(range(len(lines)), 4)
+        # Among the day's first lines, so a file that grows during the day keeps its faults.
+        missing, amount, fee, dup = rng.sample(range(MIN_LINES_FOR_FAULTS), 4)
         lines[amount][3] += Decimal("0.01")
         lines[amount][5] += Decimal("0.01")
         lines[fee][4] += Decimal("0.05")

@@ -80,16 +80,27 @@ def pulls_run(*, now: datetime | None = None, limit: int = PULL_BATCH) -> PullRe
             report.fetched += 1
         else:
             report.waiting += 1
-            if now >= pull.missing_after and break_open_file_missing(
+            if pull.file_id is None and now >= pull.missing_after and break_open_file_missing(
                     channel_id=pull.channel_id, business_date=pull.business_date, now=now,
                     detail=f"No settlement file after {pull.attempts} attempt(s): {pull.last_error}"):
                 report.missing_breaks += 1
     return report
 
 
+def _intraday(pull: SettlementFilePull, now: datetime) -> bool:
+    """With RECON_PULL_LAG_DAYS=0 today's file is pulled again every retry interval until the
+    day is over: each new version supersedes the last (an unchanged one is a duplicate)."""
+    return settings.RECON_PULL_LAG_DAYS == 0 and now.astimezone(
+        ZoneInfo(pull.channel.timezone)).date() <= pull.business_date
+
+
 def _pull_one(pull: SettlementFilePull, now: datetime) -> str:
     channel = pull.channel
-    done = SettlementFile.objects.filter(channel=channel, business_date=pull.business_date, is_current=True).first()
+    intraday = _intraday(pull, now)
+    # A file that came another way (API, upload) is the pull's, unless the pull has been
+    # following an intraday file: then the day's final version is fetched once more.
+    done = None if intraday or pull.file_id else SettlementFile.objects.filter(
+        channel=channel, business_date=pull.business_date, is_current=True).first()
     if done is None:
         try:
             response = _session.get(settlement_file_url(channel, pull.business_date),
@@ -106,8 +117,8 @@ def _pull_one(pull: SettlementFilePull, now: datetime) -> str:
         except SettlementFileError as exc:
             log.warning("settlement file %s %s refused: %s", channel.code, pull.business_date, exc.code)
             return _wait(pull, f"refused: {exc.code}")
-    SettlementFilePull.objects.filter(pk=pull.pk).update(done_at=now, file=done, attempts=pull.attempts + 1,
-                                                         last_error="")
+    SettlementFilePull.objects.filter(pk=pull.pk).update(done_at=None if intraday else now, file=done,
+                                                         attempts=pull.attempts + 1, last_error="")
     return "fetched"
 
 

@@ -15,7 +15,7 @@ from channels.simulator.engine import SimChannel, Simulator
 from channels.simulator.scenarios import SCENARIOS, SimMerchant
 from channels.simulator.server import serve
 from channels.simulator.store import Store
-from settlement.models import ReconciliationBreak, SettlementFilePull, Transaction
+from settlement.models import ReconciliationBreak, SettlementFile, SettlementFilePull, Transaction
 from settlement.services.recon_pull import pulls_run
 from settlement.services.reconciliation import settlement_file_receive
 from tests.factories import ChannelFactory, MerchantFactory, TerminalFactory, make_transaction
@@ -147,3 +147,17 @@ def test_the_daily_pull_retries_a_late_file_opens_a_break_and_the_file_resolves_
     assert (missing.status, missing.resolution) == ("resolved", "auto")
     assert pull.file.run.totals["unknown_to_us"]["count"] == 1
     assert pulls_run(now=due + timedelta(hours=4)).fetched == 0  # done: never fetched again
+
+
+def test_an_intraday_pull_follows_today_s_file_then_takes_the_final_one(served, settings):
+    channel, sim, day, _ = served
+    settings.RECON_PULL_AFTER_HOUR, settings.RECON_PULL_LAG_DAYS, settings.RECON_PULL_RETRY_MINUTES = 0, 0, 5
+    noon = datetime.combine(day, time(12), tzinfo=SH)
+    assert pulls_run(now=noon).fetched == 1
+    pull = SettlementFilePull.objects.get()
+    assert pull.done_at is None and pull.file is not None  # followed until the day is over
+    assert pulls_run(now=noon + timedelta(minutes=6)).fetched == 1  # the same bytes: a duplicate, no new run
+    assert pulls_run(now=datetime.combine(day + timedelta(days=1), time(0, 30), tzinfo=SH)).fetched == 1
+    pull.refresh_from_db()
+    assert pull.done_at is not None and pull.attempts == 3
+    assert SettlementFile.objects.count() == 1

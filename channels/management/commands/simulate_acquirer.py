@@ -90,6 +90,8 @@ class Command(BaseCommand):
         parser.add_argument("--merchant", action="append", default=[], help="NO:CYCLE (repeatable)")
         parser.add_argument("--no-file-faults", action="store_true",
                             help="settlement files without the seeded faults (missing, unknown, 0.01 off, ...)")
+        parser.add_argument("--file-intraday", action="store_true",
+                            help="also serve today's settlement file so far (the demo's pull of today)")
         parser.add_argument("--file-late", action="append", default=[],
                             help="CODE=HOURS: that channel's settlement file is ready HOURS after midnight")
 
@@ -121,6 +123,7 @@ class Command(BaseCommand):
             rate=o["rate"], store=Store(state), latency=o["latency_ms"] / 1000, outage_override=outage,
             hang_seconds=o["hang_seconds"], adopt_unknown=o["adopt_unknown"],
             file_faults=not o["no_file_faults"], file_late_hours=_late_hours(o["file_late"]),
+            file_intraday=o["file_intraday"],
         )
         server = serve(sim, o["host"], o["port"])
         engine = threading.Thread(target=sim.run, name="simulator-engine", daemon=True)
