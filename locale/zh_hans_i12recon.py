@@ -99,9 +99,27 @@ ZH = {
         "交易时间（可使用交易参考号、交易金额、手续费等中文表头）。重复上传的文件会被识别，不会保存两次；同一渠道同一日期的"
         "新文件会替代此前的文件。",
     "Upload and reconcile": "上传并对账",
+    # the merchant's monthly statement
+    "Month (YYYY-MM)": "月份（年-月）",
+    "Statement (对账单) %(m)s": "%(m)s 对账单",
+    "Show": "查看",
+    "Download CSV": "下载 CSV",
+    "Reconciliation status": "对账状态",
+    "Differences found": "有差异",
+    "Reconciled": "已核对",
+    "Not reconciled yet": "尚未对账",
+    "Swipes": "交易笔数",
+    "Bank credits": "到账记录",
+    "Credited": "已到账",
+    "Differences being checked": "正在核查的差异",
+    "No swipes this month.": "本月没有交易。",
+    "No bank credits this month.": "本月没有到账。",
+    "Statement": "对账单",
+    "Monthly statement (对账单)": "月度对账单",
 }
 
 ZH_PLURAL = {
     "%(n)s break": "%(n)s 条差异",
     "%(n)s day": "%(n)s 天",
+    "%(n)s item being checked by our staff": "%(n)s 笔正在由客服核查",
 }

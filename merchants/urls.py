@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchants import views
+from merchants import statement, views
 
 app_name = "merchants"
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications-read"),
     path("export/", views.export, name="export"),
+    path("statement/", statement.statement, name="statement"),
 ]
