@@ -92,13 +92,16 @@ def settlement_file_parse(*, raw: bytes, filename: str = "", tz: str = "Asia/Sha
         raise SettlementFileError("invalid_settlement_file", f"Line {reader.line_num}: not valid CSV.") from None
 
 
-# Without spaces and dashes, any run contains_full_pan could flag is 13+ plain digits: a
-# fast C-level pre-check, so a clean file is never scanned run by run.
+# Without its separators (space, dash, dot), any run contains_full_pan could flag is 13+
+# plain digits: a fast C-level pre-check, so a clean ASCII file is never scanned run by
+# run. Other text goes straight to the detector (it normalises full-width digits first).
 _THIRTEEN_DIGITS = re.compile(r"\d{13}")
-_SEPARATORS = str.maketrans("", "", " -")
+_SEPARATORS = str.maketrans("", "", " -.")
 
 
 def _pan_suspect(text: str) -> bool:
+    if not text.isascii():
+        return contains_full_pan(text)
     return bool(_THIRTEEN_DIGITS.search(text.translate(_SEPARATORS))) and contains_full_pan(text)
 
 

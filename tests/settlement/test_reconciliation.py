@@ -157,3 +157,11 @@ def test_text_that_copy_would_misread_arrives_intact(day_swipes):
     s = day_swipes[0]
     run = receive(s.channel, 'reference,amount\n"A\\B\tC",1.00\n\\N,2.00\n', s.business_date).run
     assert set(run.results.filter(kind="unknown_to_us").values_list("reference", flat=True)) == {"A\\B\tC", "\\N"}
+
+
+@pytest.mark.parametrize("card", ["4111111111111111", "4111 1111 1111 1111", "4111-1111-1111-1111",
+                                  "４１１１１１１１１１１１１１１１"])
+def test_a_card_number_in_any_spelling_refuses_the_file(day_swipes, card):
+    with pytest.raises(SettlementFileError) as error:
+        receive(day_swipes[0].channel, f"reference,amount,note\nR1,1.00,{card}\n", day_swipes[0].business_date)
+    assert error.value.code == "full_pan_forbidden" and "Line 2" in error.value.message
