@@ -43,21 +43,24 @@ compose-check: ## Validate docker-compose.yml with docker-compose config (the en
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
 	DJANGO_SECRET_KEY=check POSTGRES_PASSWORD=check docker-compose -f docker-compose.yml config -q
 
+# make run serves plain http on a laptop: not the TLS shape, a key of its own in var/.
+setup-run run: export DJANGO_SECURE ?= false
 setup-run: $(VENV)/.run-installed
 	mkdir -p var
+	test -s var/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py load_demo --poll-base-url http://127.0.0.1:$(SIM_PORT)
 	$(PY) manage.py flag_delays
 
-run: setup-run ## Set up and run the app with demo data (SQLite + filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set)
+run: setup-run ## Set up and run the app with demo data (SQLite + SQLite broker unless DATABASE_URL / CELERY_BROKER_URL are set)
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@echo "Simulated acquirer ($(SIM_SCENARIO)) on http://127.0.0.1:$(SIM_PORT)/; web, worker, beat and simulator below"
-	$(VENV)/bin/honcho -f Procfile.dev start
+	$(PY) -m config.supervise -f Procfile.dev
 
 lint: $(VENV)/.dev-installed ## ruff, Django checks, migrations up to date
 	$(VENV)/bin/ruff check .
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py check --fail-level WARNING
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=true $(PY) manage.py check --fail-level WARNING
+	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 test: $(VENV)/.dev-installed chromium lint compose-check ## Set up and run the whole suite on PostgreSQL + Redis (localhost)
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
@@ -65,7 +68,8 @@ test: $(VENV)/.dev-installed chromium lint compose-check ## Set up and run the w
 	  $(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev-installed ## Run the benchmarks (PostgreSQL + Redis on localhost); prints figures and ratios
-	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) $(PY) -m bench
+	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) DJANGO_SECURE=false \
+	  DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))') $(PY) -m bench
 
 clean: ## Remove local runtime state (SQLite, broker folders); keeps .venv
 	rm -rf var staticfiles

@@ -87,13 +87,13 @@ def noop_rate(n: int) -> float:
         r.delete(queue)
 
 
-def setup_rows(rows: int) -> tuple[int, list[str]]:
+def setup_rows(rows: int) -> tuple[int, list[str], list[str]]:
     from django.db import connection
 
     from channels.services import channel_create
     from merchants.models import Merchant
 
-    channel, _ = channel_create(code="bench", name="Bench acquirer", poll_interval_seconds=1)
+    channel, secret = channel_create(code="bench", name="Bench acquirer", poll_interval_seconds=1)
     merchant = Merchant.objects.create(merchant_no="B000001", name="Bench shop", channel=channel,
                                        settlement_cycle="T1", fee_rate_bps=60)
     with connection.cursor() as cur:
@@ -109,7 +109,8 @@ def setup_rows(rows: int) -> tuple[int, list[str]]:
         )
         cur.execute("SELECT reference FROM settlement_transaction WHERE channel_id = %s", [channel.id])
         refs = [r for (r,) in cur.fetchall()]
-    return channel.id, refs
+    # The simulator signs its answers and checks our signed queries with the channel's secrets.
+    return channel.id, refs, ["--secret", secret, "--poll-secret", channel.poll_secret]
 
 
 def reset_rows(channel_id: int, poll_url: str, *, steady: bool) -> None:
@@ -206,11 +207,12 @@ def main() -> None:
         from config.celery import app
 
         app.conf.task_default_queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
-        channel_id, refs = setup_rows(args.rows)
+        channel_id, refs, sim_secrets = setup_rows(args.rows)
         for latency, port in SIM_PORTS.items():
             sims.append(start([sys.executable, "manage.py", "simulate_acquirer", "--channel", "bench", "--port",
                                str(port), "--speed", "10000000", "--rate", "0", "--state", ":memory:",
-                               "--latency-ms", str(latency), "--merchant", "B000001:T1"], f"sim-{latency}"))
+                               "--latency-ms", str(latency), "--merchant", "B000001:T1", *sim_secrets],
+                              f"sim-{latency}"))
         for port in SIM_PORTS.values():
             for _ in range(200):
                 try:

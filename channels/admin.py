@@ -1,8 +1,16 @@
 from django.contrib import admin
-from django.utils import timezone
 
+from channels.calendar_edit import ORDINARY, RULE_FIELDS, calendar_day_set, calendar_year_mark
 from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret, WorkerHeartbeat
-from channels.selectors import clear_calendar_cache
+
+
+def _ring() -> None:
+    """Start the recompute now (the beat task picks it up within 30 s anyway)."""
+    from django.db import transaction
+
+    from settlement.tasks import recompute_deadlines
+
+    transaction.on_commit(recompute_deadlines.delay)
 
 
 class CalendarYearInline(admin.TabularInline):
@@ -15,9 +23,20 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "updated_at"]
     inlines = [CalendarYearInline]
 
-    def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
-        clear_calendar_cache()
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not CalendarYear:
+            return super().save_formset(request, form, formset, change)
+        # Years go through the calendar door, so completing one recomputes deadlines.
+        for year_form in formset.forms:
+            data = getattr(year_form, "cleaned_data", None) or {}
+            if not data or not data.get("year") or data.get("DELETE"):
+                continue
+            if calendar_year_mark(calendar=form.instance, year=data["year"], complete=bool(data.get("complete")),
+                                  source=data.get("source") or "admin"):
+                _ring()
+        for obj in formset.deleted_objects if hasattr(formset, "deleted_objects") else []:
+            obj.delete()
+        return None
 
 
 @admin.register(CalendarDay)
@@ -27,11 +46,23 @@ class CalendarDayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     search_fields = ["name"]
 
+    # Every write goes through channels.calendar_edit: the cache is cleared and the
+    # in-flight deadlines that depend on the day are recomputed.
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # Staff edits must reach expected-arrival computations in this process at once.
-        BusinessCalendar.objects.filter(pk=obj.calendar_id).update(updated_at=timezone.now())
-        clear_calendar_cache()
+        if change and "date" in form.changed_data:
+            calendar_day_set(calendar=obj.calendar, day=form.initial["date"], kind=ORDINARY, source="admin")
+        if calendar_day_set(calendar=obj.calendar, day=obj.date, kind=obj.kind, name=obj.name,
+                            source="admin").recompute_id:
+            _ring()
+        obj.pk = CalendarDay.objects.get(calendar=obj.calendar, date=obj.date).pk  # for the admin's log
+
+    def delete_model(self, request, obj):
+        if calendar_day_set(calendar=obj.calendar, day=obj.date, kind=ORDINARY, source="admin").recompute_id:
+            _ring()
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
 
 class ChannelSecretInline(admin.TabularInline):
@@ -54,8 +85,25 @@ class ChannelAdmin(admin.ModelAdmin):
     list_filter = ["health"]
     search_fields = ["code", "name"]
     readonly_fields = ["health", "health_changed_at", "consecutive_poll_failures", "last_poll_at",
-                       "last_poll_ok_at", "last_poll_error"]
+                       "last_poll_ok_at", "last_poll_error", "poll_secret_masked"]
+    exclude = ["poll_secret"]  # printed once by `manage.py addchannel`, never typed in or shown
     inlines = [ChannelSecretInline]
+
+    @admin.display(description="poll secret")
+    def poll_secret_masked(self, obj: Channel) -> str:
+        return f"whsec_…{obj.poll_secret[-4:]}" if obj.poll_secret else "-"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        moved = [f for f in RULE_FIELDS if f in form.changed_data] if change else []
+        if moved:
+            # In-flight swipes of this channel get deadlines under the new rules.
+            from settlement.models import DeadlineRecompute
+            from settlement.services.reschedule import deadlines_recompute_request
+
+            deadlines_recompute_request(reason=DeadlineRecompute.Reason.CHANNEL_RULES, channel_id=obj.pk,
+                                        detail={"fields": moved, "source": "admin"})
+            _ring()
 
 
 @admin.register(WorkerHeartbeat)

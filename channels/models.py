@@ -1,8 +1,18 @@
 from datetime import time
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from channels.poll_signing import poll_url_problem
+
+
+def validate_poll_url(url: str) -> None:
+    if url and poll_url_problem(url, plain_http_hosts=settings.POLL_PLAIN_HTTP_HOSTS):
+        raise ValidationError(_("The poll URL must use https:// (http:// only for localhost / 127.0.0.1)."),
+                              code="insecure_poll_url")
 
 
 class BusinessCalendar(models.Model):
@@ -76,7 +86,10 @@ class Channel(models.Model):
     same_day_window_minutes = models.PositiveIntegerField(default=120)
     grace_minutes = models.PositiveIntegerField(default=120, help_text=_("Before a swipe is late"))
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="channels")
-    poll_url = models.URLField(blank=True)
+    poll_url = models.URLField(blank=True, validators=[validate_poll_url])
+    # Signs our status queries (Standard Webhooks, whsec_...); the acquirer verifies them.
+    # Its answers are verified with the channel's signing secrets (ChannelSecret).
+    poll_secret = models.CharField(max_length=200, blank=True)
     poll_interval_seconds = models.PositiveIntegerField(default=60)
     poll_enabled = models.BooleanField(default=True)
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.UP)
@@ -85,6 +98,9 @@ class Channel(models.Model):
     last_poll_at = models.DateTimeField(null=True, blank=True)
     last_poll_ok_at = models.DateTimeField(null=True, blank=True)
     last_poll_error = models.CharField(max_length=300, blank=True)
+    # Our side failing to apply a poll answer (not the acquirer's health): shown to staff.
+    poll_apply_error = models.CharField(max_length=300, blank=True, default="", db_default="")
+    poll_apply_error_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -135,3 +151,31 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class WebhookReceipt(models.Model):
+    """An accepted signed write (`webhook-id`) and the answer it got, kept a little
+    longer than a signature stays valid: a replay inside the window gets this answer
+    back and is never applied again (channels.replay)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    webhook_id = models.CharField(max_length=200)
+    # sha256 of method, path and body: the same id with another request is refused.
+    fingerprint = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+    # NULL only inside the first delivery's own transaction (the answer is written last).
+    status_code = models.PositiveSmallIntegerField(null=True)
+    answer = models.BinaryField(default=b"")  # zlib-compressed JSON body
+
+    class Meta:
+        constraints = [
+            # One answer per (channel, webhook-id): concurrent deliveries race on this.
+            models.UniqueConstraint(fields=["channel", "webhook_id"], name="webhook_receipt_unique"),
+        ]
+        indexes = [
+            # The periodic purge deletes the oldest receipts.
+            models.Index(fields=["received_at"], name="webhook_receipt_received"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}:{self.webhook_id}"

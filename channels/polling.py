@@ -5,12 +5,16 @@ timeouts, 5xx, 429) are retried a bounded number of times with full jitter, so a
 fleet of workers does not hammer a recovering acquirer in lockstep.
 """
 
+import json
 import random
 import time
+import uuid
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
+
+from channels.poll_signing import PollSigning, poll_url_problem, sign, verified
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -35,19 +39,28 @@ _session = requests.Session()
 
 
 def status_query(
-    *, url: str, references: list[str], timeout: tuple[float, float] | None = None, attempts: int | None = None,
-    session: requests.Session | None = None,
+    *, url: str, references: list[str], signing: PollSigning, timeout: tuple[float, float] | None = None,
+    attempts: int | None = None, session: requests.Session | None = None,
 ) -> dict[str, PollAnswer]:
-    """Ask the status API about `references` in one request; answers by reference."""
+    """Ask the status API about `references` in one signed request; answers by reference.
+    An answer without a valid signature for this request is a failed poll, never data."""
+    problem = poll_url_problem(url, plain_http_hosts=settings.POLL_PLAIN_HTTP_HOSTS)
+    if problem:
+        raise PollFailed("insecure_poll_url", problem)
+    if not signing.request_secret or not signing.answer_secrets:
+        raise PollFailed("no_poll_secret", "the channel has no poll secret or no active signing secret")
     timeout = timeout or (settings.POLL_CONNECT_TIMEOUT, settings.POLL_READ_TIMEOUT)
     attempts = attempts or settings.POLL_HTTP_ATTEMPTS
     session = session or _session
+    body = json.dumps({"references": references}).encode()
+    msg_id = f"poll_{uuid.uuid4().hex}"  # retries of this request reuse it, with a fresh timestamp
     last = PollFailed("unreachable", "no attempt made")
     for attempt in range(attempts):
         if attempt:
             time.sleep(random.uniform(0, min(settings.POLL_RETRY_MAX_DELAY, settings.POLL_RETRY_BASE_DELAY * 2**attempt)))
         try:
-            response = session.post(url, json={"references": references}, timeout=timeout)
+            response = session.post(url, data=body, headers=sign(signing.request_secret, body, msg_id=msg_id),
+                                    timeout=timeout, allow_redirects=False)
         except requests.Timeout:
             last = PollFailed("timeout", f"no answer within {timeout[1]:g}s")
             continue
@@ -59,6 +72,8 @@ def status_query(
             continue
         if response.status_code != 200:
             raise PollFailed(f"http_{response.status_code}", "the status API refused the query")
+        if not verified(signing.answer_secrets, response.content, response.headers, expect_id=msg_id):
+            raise PollFailed("bad_signature", "the answer is not signed by the channel for this request")
         return _parse(response)
     raise last
 

@@ -2,7 +2,8 @@ import time
 from datetime import date
 
 from channels.business_days import BusinessDays
-from channels.models import BusinessCalendar, CalendarDay, CalendarYear
+from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret
+from channels.poll_signing import PollSigning
 
 # Per-process cache of calendar snapshots, keyed by the calendar's updated_at so an
 # edit in the admin is seen within CACHE_SECONDS at most.
@@ -43,3 +44,10 @@ def calendars_missing_next_year(*, today: date) -> list[BusinessCalendar]:
     return list(
         BusinessCalendar.objects.filter(channels__isnull=False).exclude(id__in=done).distinct().order_by("code")
     )
+
+
+def poll_signing_for(channel: Channel) -> PollSigning:
+    """How a status poll of this channel is signed and its answer verified."""
+    answer_secrets = ChannelSecret.objects.filter(channel=channel, active=True).order_by("-created_at")
+    return PollSigning(request_secret=channel.poll_secret,
+                       answer_secrets=tuple(answer_secrets.values_list("secret", flat=True)))

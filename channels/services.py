@@ -6,8 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels.china import LIBRARY_VERSION, china_schedule
-from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret
-from channels.selectors import clear_calendar_cache
+from channels.models import BusinessCalendar, Channel, ChannelSecret
 
 CHINA_CALENDAR_CODE = "CN"
 MAX_ACTIVE_SECRETS = 2  # the current secret and the one being rotated out
@@ -21,26 +20,22 @@ def china_years_to_seed() -> range:
 @transaction.atomic
 def calendar_seed_china(*, years: Iterable[int] | None = None) -> BusinessCalendar:
     """Create or refresh the mainland-China calendar from the `holidays` package.
-    Only the years given are rewritten; other years (e.g. typed in by staff) stay."""
+    Only the years given are rewritten; other years (e.g. typed in by staff) stay.
+    Through channels.calendar_edit, so deadlines that move are recomputed."""
+    from channels.calendar_edit import calendar_year_replace
+
     calendar, _ = BusinessCalendar.objects.get_or_create(
         code=CHINA_CALENDAR_CODE, defaults={"name": "中国大陆 / Mainland China"}
     )
     years = list(years or china_years_to_seed())
     schedule = china_schedule(years, this_year=timezone.now().year)
     for year in years:
-        CalendarYear.objects.update_or_create(
-            calendar=calendar,
-            year=year,
-            defaults={"complete": year in schedule.announced_years, "source": f"holidays {LIBRARY_VERSION}"},
+        calendar_year_replace(
+            calendar=calendar, year=year,
+            holidays={d: n for d, n in schedule.holidays.items() if d.year == year},
+            workdays={d: n for d, n in schedule.workdays.items() if d.year == year},
+            complete=year in schedule.announced_years, source=f"holidays {LIBRARY_VERSION}",
         )
-    CalendarDay.objects.filter(calendar=calendar, date__year__in=years).delete()
-    rows = [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.Kind.HOLIDAY, name=n)
-            for d, n in schedule.holidays.items()]
-    rows += [CalendarDay(calendar=calendar, date=d, kind=CalendarDay.Kind.WORKDAY, name=n)
-             for d, n in schedule.workdays.items()]
-    CalendarDay.objects.bulk_create(rows)
-    BusinessCalendar.objects.filter(pk=calendar.pk).update(updated_at=timezone.now())
-    clear_calendar_cache()
     return calendar
 
 
@@ -52,6 +47,7 @@ def generate_secret() -> str:
 def channel_create(*, code: str, name: str, secret: str | None = None, **fields) -> tuple[Channel, str]:
     """Create a channel on the China calendar with one active signing secret."""
     calendar = BusinessCalendar.objects.filter(code=CHINA_CALENDAR_CODE).first() or calendar_seed_china()
+    fields.setdefault("poll_secret", generate_secret())
     channel = Channel.objects.create(code=code, name=name, calendar=calendar, **fields)
     secret = secret or generate_secret()
     ChannelSecret.objects.create(channel=channel, secret=secret)

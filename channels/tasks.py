@@ -10,6 +10,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from channels.replay import replays_purge
 from channels.services import worker_heartbeat_record
 from settlement.services.polling import channel_poll, channel_poll_mark_enqueued, channels_due_for_poll
 
@@ -32,6 +33,15 @@ def poll_due_channels() -> int:
             transaction.on_commit(lambda cid=channel_id: poll_channel.delay(cid))
             queued += 1
     return queued
+
+
+@shared_task(name="channels.tasks.purge_webhook_receipts")
+def purge_webhook_receipts() -> int:
+    """Beat: forget accepted webhook-ids once no signature over them is valid any more."""
+    deleted, more = replays_purge(now=timezone.now())
+    if more:
+        transaction.on_commit(purge_webhook_receipts.delay)
+    return deleted
 
 
 @shared_task(name="channels.tasks.worker_heartbeat", bind=True)

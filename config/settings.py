@@ -1,11 +1,13 @@
 """Settings: every value comes from the environment, with a default that works for
-`make run` on a laptop (SQLite in WAL mode, a filesystem Celery broker). Production
+`make run` on a laptop (SQLite in WAL mode, a SQLite-backed Celery broker). Production
 sets DJANGO_SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and DJANGO_DEBUG=false.
 """
 
+import sys
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -15,8 +17,22 @@ if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The default key only serves local runs; `check --deploy` flags it.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-local-dev-only-change-me")
+# The test run's own process (pytest-django reads settings before any conftest); the
+# processes a test starts get DJANGO_SECRET_KEY and DJANGO_SECURE from tests/conftest.py.
+TESTING = "pytest" in sys.modules
+_DEV_SECRET_KEY = "django-insecure-local-dev-only-change-me"
+# The key: DJANGO_SECRET_KEY, else the one `make run` wrote to var/secret_key. With
+# DEBUG off and neither, the app refuses to start rather than sign sessions with a
+# key everyone can read here.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY and (VAR_DIR / "secret_key").is_file():
+    SECRET_KEY = (VAR_DIR / "secret_key").read_text().strip()
+if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is missing or too short (32+ characters). Set it, or DJANGO_DEBUG=true for a dev key."
+        )
+    SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -36,6 +52,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "csp",
     "merchants",
     "channels",
     "settlement",
@@ -52,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns lockouts into responses.
     "axes.middleware.AxesMiddleware",
 ]
@@ -100,7 +118,7 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Auth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "config.login_security.DelayedAxesBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
@@ -125,22 +143,56 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_SECONDS", default=15 * 60)
 SESSION_REFRESH_SECONDS = env.int("SESSION_REFRESH_SECONDS", default=60)
 SESSION_COOKIE_HTTPONLY = True
 
-# django-axes: at most 10 failures, then 30 minutes locked out.
+# django-axes: 10 failures of one username from one address lock that pair out for
+# 30 minutes. By the pair, never by username or address alone: many Chinese mobile
+# users share one address, and a stranger's typos must not lock the real user out.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 0.5  # hours
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_LOCKOUT_CALLABLE = "config.login_security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.login_security.client_ip"
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+# address is REMOTE_ADDR; compose's production shape sits behind one).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Across all addresses, a username's failures beyond LOGIN_USERNAME_DELAY_AFTER delay
+# each further check by STEP seconds more, capped at MAX: slower guessing, no lockout.
+LOGIN_USERNAME_DELAY_AFTER = env.int("LOGIN_USERNAME_DELAY_AFTER", default=5)
+LOGIN_USERNAME_DELAY_STEP_SECONDS = env.float("LOGIN_USERNAME_DELAY_STEP_SECONDS", default=0.5)
+LOGIN_USERNAME_DELAY_MAX_SECONDS = env.float("LOGIN_USERNAME_DELAY_MAX_SECONDS", default=3.0)
 
-# --- Production hardening (on when DJANGO_SECURE=true, i.e. behind TLS) ----------
-if env.bool("DJANGO_SECURE", default=False):
+# --- Production hardening: on unless DEBUG (or DJANGO_SECURE=false, as `make run` over
+# plain http sets). Behind the TLS proxy, which sets X-Forwarded-Proto. ------------------
+SECURE = env.bool("DJANGO_SECURE", default=not (DEBUG or TESTING))
+if SECURE:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe health over plain http
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): our own static files only; no inline script,
+# style or handler anywhere (templates load static/js/*.js), no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- I18n / time ----------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -163,6 +215,10 @@ WHITENOISE_USE_FINDERS = True  # serve straight from app folders when not collec
 # --- Email ----------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="settlements@example.com")
+# For EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+# Well under NOTIFICATION_EMAIL_LEASE_SECONDS: a hung SMTP server must not outlast a claim.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -191,23 +247,22 @@ SPECTACULAR_SETTINGS = {
 API_MAX_BATCH_ITEMS = 1000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 WEBHOOK_TOLERANCE_SECONDS = 300
+# Accepted webhook-ids (channels.replay) are kept 2 x tolerance + this margin, purged by beat.
+WEBHOOK_REPLAY_MARGIN_SECONDS = env.int("WEBHOOK_REPLAY_MARGIN_SECONDS", default=300)
 
 # --- Celery (RELIABILITY.md) ----------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"filesystem://localhost/{VAR_DIR}/broker")
+# The embedded default is kombu's SQLAlchemy transport on a SQLite file next to the
+# app's database: transactional (a message is a committed row, never a half-written
+# file as with the filesystem transport, kombu #1551) and needs no server.
+EMBEDDED_BROKER_PATH = VAR_DIR / "broker.sqlite3"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{EMBEDDED_BROKER_PATH}")
 _VISIBILITY_TIMEOUT = 3600
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir / "out"),
-        "data_folder_out": str(_broker_dir / "out"),
-        "processed_folder": str(_broker_dir / "processed"),
-        "store_processed": False,
-        # kombu's default is a relative "control" folder in the current directory.
-        "control_folder": str(_broker_dir / "control"),
-    }
-    # kombu lists the folders but does not create them.
-    for _name in ("out", "processed", "control"):
-        (_broker_dir / _name).mkdir(parents=True, exist_ok=True)
+if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
+    from config.broker import sqlite_broker_prepare
+
+    # Transport options of this transport go to sqlalchemy.create_engine: none needed.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    sqlite_broker_prepare(CELERY_BROKER_URL)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": _VISIBILITY_TIMEOUT,
@@ -227,12 +282,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+if CELERY_BROKER_URL.startswith(("sqla+", "sqlalchemy+")):
+    # kombu's polling transports sleep a polling interval (1 s) whenever the prefetch
+    # window is full: with 1 a worker drains about 30 tasks/s, with 4 about 140
+    # (bench/embedded_broker.py). This transport has no redelivery after kill -9 either
+    # way; what a lost message did is re-derived from the database rows.
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes PeriodicTask.last_run_at after every send (default: every 3 minutes), so
+# /healthz can tell a 5-second task that stopped from one that runs.
+CELERY_BEAT_SYNC_EVERY = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # The beat schedule is declared in code (settlement/schedule.py fills it per app).
@@ -280,9 +344,14 @@ POLL_MAX_BATCHES = env.int("POLL_MAX_BATCHES", default=10)  # per task run; a fu
 # A claimed row is leased for this long: a worker killed mid-poll loses it at most this long.
 POLL_LEASE_SECONDS = env.int("POLL_LEASE_SECONDS", default=120)
 POLL_MAX_BACKOFF_SECONDS = env.int("POLL_MAX_BACKOFF_SECONDS", default=3600)
+# A row whose poll answers failed to apply this many times in a row stops being polled
+# (next_poll_at cleared) and its channel shows the error to staff.
+POLL_MAX_APPLY_FAILURES = env.int("POLL_MAX_APPLY_FAILURES", default=5)
 POLL_CONNECT_TIMEOUT = env.float("POLL_CONNECT_TIMEOUT", default=3.05)
 POLL_READ_TIMEOUT = env.float("POLL_READ_TIMEOUT", default=10.0)
 POLL_HTTP_ATTEMPTS = env.int("POLL_HTTP_ATTEMPTS", default=3)
+# Status APIs are https://, except on these hosts (a simulator beside the app).
+POLL_PLAIN_HTTP_HOSTS = env.list("POLL_PLAIN_HTTP_HOSTS", default=["localhost", "127.0.0.1", "::1"])
 POLL_RETRY_BASE_DELAY = env.float("POLL_RETRY_BASE_DELAY", default=0.25)
 POLL_RETRY_MAX_DELAY = env.float("POLL_RETRY_MAX_DELAY", default=2.0)
 # Consecutive failed polls before a channel is degraded / down.
@@ -291,6 +360,10 @@ CHANNEL_DOWN_AFTER = env.int("CHANNEL_DOWN_AFTER", default=5)
 CELERY_BEAT_SCHEDULE["channels-poll-due"] = {
     "task": "channels.tasks.poll_due_channels",
     "schedule": env.float("POLL_BEAT_SECONDS", default=5.0),
+}
+CELERY_BEAT_SCHEDULE["channels-purge-webhook-receipts"] = {
+    "task": "channels.tasks.purge_webhook_receipts",
+    "schedule": 60.0,
 }
 CELERY_BEAT_SCHEDULE["channels-worker-heartbeat"] = {
     "task": "channels.tasks.worker_heartbeat",
@@ -310,7 +383,8 @@ DELAYS_INCIDENT_THRESHOLD = env.int("DELAYS_INCIDENT_THRESHOLD", default=20)
 DELAYS_INCIDENT_WINDOW_MINUTES = env.int("DELAYS_INCIDENT_WINDOW_MINUTES", default=60)
 # A case is due this many business days (channel calendar) after it opened.
 DELAYS_CASE_SLA_BUSINESS_DAYS = env.int("DELAYS_CASE_SLA_BUSINESS_DAYS", default=1)
-# An open or claimed case nobody touched for this long is escalated.
+# An open or claimed case nobody touched for this many business hours (hours on the
+# channel calendar's business days, like the SLA) is escalated.
 DELAYS_CASE_ESCALATE_AFTER_HOURS = env.int("DELAYS_CASE_ESCALATE_AFTER_HOURS", default=8)
 # A channel with this many consecutive failed polls counts as an outage for causes.
 DELAYS_POLL_FAILURES_OUTAGE = env.int("DELAYS_POLL_FAILURES_OUTAGE", default=3)
@@ -338,3 +412,33 @@ CELERY_BEAT_SCHEDULE["recon-pull-files"] = {
     "task": "settlement.tasks.pull_settlement_files",
     "schedule": env.float("RECON_PULL_BEAT_SECONDS", default=300.0),
 }
+
+# --- Notification outbox (settlement.services.notifications, issue 9 item 7) ------
+# A new row's email is sent by a task queued after commit; the sweeper takes over when
+# that has not happened this long after (the message was lost with the broker).
+NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS = env.int("NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS", default=60)
+# A sender holds a claimed row this long; a sender killed mid-send frees it after that.
+NOTIFICATION_EMAIL_LEASE_SECONDS = env.int("NOTIFICATION_EMAIL_LEASE_SECONDS", default=120)
+# Failed sends back off exponentially from the base up to the cap, then give up.
+NOTIFICATION_EMAIL_RETRY_BASE_SECONDS = env.int("NOTIFICATION_EMAIL_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_EMAIL_RETRY_MAX_SECONDS = env.int("NOTIFICATION_EMAIL_RETRY_MAX_SECONDS", default=3600)
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = env.int("NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=8)
+NOTIFICATION_SWEEP_BATCH_SIZE = env.int("NOTIFICATION_SWEEP_BATCH_SIZE", default=100)
+CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
+    "task": "settlement.tasks.sweep_notification_emails",
+    "schedule": env.float("NOTIFICATION_SWEEP_BEAT_SECONDS", default=30.0),
+}
+
+# --- Health (/healthz, /staff/health/, issue 14 item 3) ----------------------------
+# Everything but the database check is cached this long (per cache backend).
+HEALTHZ_CACHE_SECONDS = env.int("HEALTHZ_CACHE_SECONDS", default=5)
+
+# --- Deadlines that follow the calendar (settlement.services.reschedule, issue 10) ----
+# Swipes per recompute batch (one lock, one UPDATE, one INSERT each); a full batch
+# re-enqueues the task.
+DEADLINES_RECOMPUTE_BATCH_SIZE = env.int("DEADLINES_RECOMPUTE_BATCH_SIZE", default=2000)
+# Unfinished recompute requests are picked up this often (a lost doorbell costs this much).
+CELERY_BEAT_SCHEDULE["deadlines-recompute"] = {"task": "settlement.tasks.recompute_deadlines", "schedule": 30.0}
+# Merchants get their holiday settlement plan this many days before a holiday period.
+HOLIDAY_PLAN_DAYS_BEFORE = env.int("HOLIDAY_PLAN_DAYS_BEFORE", default=3)
+CELERY_BEAT_SCHEDULE["holiday-plans"] = {"task": "settlement.tasks.send_holiday_plans", "schedule": 3600.0}

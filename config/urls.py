@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from config import views
 
@@ -13,7 +13,9 @@ urlpatterns = [
     path("m/", include("merchants.urls")),
     path("api/v1/merchant/", include("merchants.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger_ui.html"), name="api-docs"),
     path("api/v1/acquirer/<str:channel_code>/", include("channels.api.urls")),
+    path("staff/health/", views.staff_health, name="staff-health"),
     path("staff/", include("settlement.staff.urls")),
 ]
+handler404 = "config.views.not_found"

@@ -70,7 +70,9 @@ def arrival_words(txn: Transaction, merchant: Merchant) -> str:
     cycle = Cycle(merchant.settlement_cycle).label
     channel = merchant.channel
     days = business_days_for(channel.calendar_id)
-    arrival = arrival_for(channel=channel, cycle=merchant.settlement_cycle, captured_at=txn.captured_at, days=days)
+    # A re-settled swipe's deadline counts from the re-settlement (settlement.services.reschedule).
+    arrival = arrival_for(channel=channel, cycle=merchant.settlement_cycle,
+                          captured_at=txn.scheduled_from or txn.captured_at, days=days)
     reason = postponed_reason(arrival.skipped, dict(days.names))
     when = moment_words(txn.expected_by)
     if txn.delayed_since:

@@ -14,14 +14,24 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Right
 from django.http import Http404
 from django.utils import timezone
 
 from merchants.models import Merchant, Terminal
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, Outcome, Status
-from settlement.models import CaseEntry, FollowUpCase, Notification, Payout, SettlementEvent, Transaction
+from settlement.models import (
+    CaseEntry,
+    FollowUpCase,
+    Notification,
+    Payout,
+    PayoutDiscrepancy,
+    PayoutEvent,
+    SettlementEvent,
+    Transaction,
+)
+from settlement.payout_lifecycle import CREDITED_BY_SWIPES_RULE
 
 SESSION_KEY = "merchant_id"
 _NON_FINAL = sorted(NON_FINAL_STATUSES)
@@ -114,6 +124,7 @@ def payouts_of(merchant: Merchant) -> QuerySet[Payout]:
         .annotate(
             swipe_count=Count("transactions"),
             swipes_net=Coalesce(Sum("transactions__net"), zero),
+            has_discrepancy=Exists(PayoutDiscrepancy.objects.filter(payout=OuterRef("pk"), resolved_at__isnull=True)),
         )
         .order_by("-sent_at", "-id")
     )
@@ -124,6 +135,20 @@ def payout_of(merchant: Merchant, pk) -> Payout:
     if payout is None:
         raise Http404("no such arrival")
     return payout
+
+
+def payout_open_discrepancy(payout: Payout) -> PayoutDiscrepancy | None:
+    return PayoutDiscrepancy.objects.filter(payout=payout, resolved_at__isnull=True).first()
+
+
+def payout_credited_by_swipes(payout: Payout) -> bool:
+    """Whether the system credited it by CREDITED_BY_SWIPES_RULE (not the acquirer's word)."""
+    if payout.status != Payout.Status.CREDITED:
+        return False
+    return PayoutEvent.objects.filter(
+        payout=payout, kind=PayoutEvent.Kind.STATUS, to_status=Payout.Status.CREDITED,
+        outcome=PayoutEvent.Outcome.APPLIED, rule=CREDITED_BY_SWIPES_RULE,
+    ).exists()
 
 
 def payout_swipes(payout: Payout) -> QuerySet[Transaction]:

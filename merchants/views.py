@@ -3,6 +3,7 @@ every write from a service; the merchant is the session's current one."""
 
 import csv
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -16,12 +17,14 @@ from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.csv_safety import safe_row
 from config.sessions import session_passive
 from merchants import selectors
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words, status_label
 from merchants.services import notifications_mark_read
-from settlement.lifecycle import Status
+from settlement.deadline_texts import reschedule_reason, rescheduled_line
+from settlement.lifecycle import EventType, Status
 from settlement.services.inquiries import InquiryError, inquiry_open, inquiry_reply
 
 LIST_LIMIT = 100
@@ -136,11 +139,17 @@ def swipes(request: HttpRequest, merchant) -> HttpResponse:
 def swipe_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     txn = selectors.transaction_of(merchant, pk)
     cases = list(selectors.cases_of(merchant).filter(transaction=txn))
+    timeline = list(selectors.timeline_of(txn))
+    moved = [ev for ev in timeline if ev.type == EventType.RESCHEDULED]
+    for ev in moved:  # the stored reason is for staff; merchants read it in their language
+        ev.reason = reschedule_reason(ev.payload)
     context = {
         **_base_context(request, merchant),
         "txn": txn,
         "arrival_text": arrival_words(txn, merchant),
-        "timeline": list(selectors.timeline_of(txn)),
+        "rescheduled_text": rescheduled_line(moved[-1].payload, tz=merchant.timezone)
+        if moved and not txn.is_final else "",
+        "timeline": timeline,
         "cases": cases,
         "open_case": next((c for c in cases if c.status != c.Status.RESOLVED), None),
         "form": InquiryForm(),
@@ -200,6 +209,10 @@ def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     total_amount = sum((t.amount for t in swipes_in), start=0)
     total_fee = sum((t.fee for t in swipes_in), start=0)
     total_net = sum((t.net for t in swipes_in), start=0)
+    # The acquirer's lines that explain a credit other than the swipes' net (refunds,
+    # chargebacks, reserve, adjustments): gross -> fees -> these -> what was credited.
+    deductions = [line for line in payout.lines.all() if line.explains]
+    explained = sum((line.amount for line in deductions), start=0)
     context = {
         **_base_context(request, merchant),
         "payout": payout,
@@ -207,7 +220,12 @@ def arrival_detail(request: HttpRequest, merchant, pk: int) -> HttpResponse:
         "total_amount": total_amount,
         "total_fee": total_fee,
         "total_net": total_net,
-        "residual": payout.amount - total_net,
+        "deductions": deductions,
+        "expected": total_net + explained,
+        "residual": payout.amount - total_net - explained,
+        # The stored fact (the payout door found and keeps it), explained in plain words.
+        "discrepancy": selectors.payout_open_discrepancy(payout),
+        "credited_by_swipes": selectors.payout_credited_by_swipes(payout),
         "cases": list(selectors.cases_of(merchant).filter(payout=payout)),
         "form": InquiryForm(),
     }
@@ -280,6 +298,10 @@ class _Echo:
         return value
 
 
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
 CSV_COLUMNS = ["reference", "captured_at", "amount", "fee", "net", "status", "card", "terminal", "expected_by",
                "credited_at", "payout"]
 
@@ -304,13 +326,14 @@ def export(request: HttpRequest, merchant) -> HttpResponse:
     def lines():
         writer = csv.writer(_Echo())
         # The BOM tells Excel the file is UTF-8, so Chinese names open correctly.
-        yield "\ufeff" + writer.writerow(headers)
+        yield "\ufeff" + writer.writerow(safe_row(headers))
         for txn in rows.iterator(chunk_size=2000):
-            yield writer.writerow([
-                txn.reference, fmt(txn.captured_at), f"{txn.amount:.2f}", f"{txn.fee:.2f}", f"{txn.net:.2f}",
+            # Amounts stay Decimals (a negative one is data); every text from outside is made inert.
+            yield writer.writerow(safe_row([
+                txn.reference, fmt(txn.captured_at), _cents(txn.amount), _cents(txn.fee), _cents(txn.net),
                 labels.get(txn.status, txn.status), txn.masked_pan, txn.terminal.serial_number if txn.terminal else "",
                 fmt(txn.expected_by), fmt(txn.credited_at), txn.payout.reference if txn.payout else "",
-            ])
+            ]))
 
     filename = f"swipes-{merchant.merchant_no}-{form.cleaned_data['date_from']:%Y%m%d}-{form.cleaned_data['date_to']:%Y%m%d}.csv"
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

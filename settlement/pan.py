@@ -1,16 +1,37 @@
 """Card-number hygiene: we store first 6 + last 4 at most, and refuse anything that
-looks like a full card number (a Luhn-valid run of 13-19 digits) anywhere in input."""
+looks like a full card number anywhere in input. The one detector for every input path
+(acquirer API items, poll answers, merchant inquiries, staff notes, uploads, log lines).
+
+What counts as a card number, after NFKC normalisation (full-width digits typed by
+Chinese input methods become ASCII, any script's decimal digits count):
+
+- digits form groups; groups joined by one space, dash or dot form a run
+  ("6225 8801-2345.6789");
+- a card number is one group of 13-19 digits passing Luhn, or consecutive groups
+  spelt the way cards are written (every group but the last of 4-6 digits: 4-4-4-4,
+  4-6-5, 6-…) holding 13-19 digits passing Luhn, so "6225 8801 2345 6789 123" (a PAN
+  and its CVV) is caught while "R000000000004-2" (a reference and a counter) or
+  "2026.11.22 1030…" are not;
+- within one group nothing is cut out: a 25-digit number is not searched by sliding
+  windows, so long unrelated numbers are not flagged by chance;
+- a group right after "+" is a telephone country code and never starts a card number;
+- 17 digits followed by "X" are a resident ID number (its check character), not a card.
+"""
 
 import re
+import unicodedata
 
-# Digit groups joined by single spaces or dashes ("4111 1111 1111 1111") count as one run.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d)*")
+# \d is any Unicode decimal digit; the groups are taken after NFKC.
+_DIGIT_RUN = re.compile(r"\d+(?:[ .\-]\d+)*")
+_GROUP = re.compile(r"\d+")
+_MIN, _MAX = 13, 19
+_INNER = range(4, 7)  # digits of a group followed by more digits of the same card number
 
 
 def luhn_valid(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
-        n = ord(ch) - 48
+        n = unicodedata.decimal(ch)
         if i % 2 == 1:
             n *= 2
             if n > 9:
@@ -19,15 +40,51 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def contains_full_pan(text: str) -> bool:
+def _normal(text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _run_holds_pan(run: str, after_plus: bool, before_x: bool) -> bool:
+    groups = _GROUP.findall(run)
+    if before_x and len(groups[-1]) == 17:
+        groups.pop()  # 17 digits and an X: a resident ID number's check character
+    for start in range(1 if after_plus else 0, len(groups)):
+        digits, previous = "", ""
+        for group in groups[start:]:
+            if previous and len(previous) not in _INNER:
+                break  # the previous group cannot sit inside a card number
+            digits += group
+            previous = group
+            if len(digits) > _MAX:
+                break
+            if len(digits) >= _MIN and luhn_valid(digits):
+                return True
+    return False
+
+
+def _pan_runs(text: str):
     for match in _DIGIT_RUN.finditer(text):
         run = match.group()
-        if len(run) < 13:  # too short to hold 13 digits: most runs (dates, amounts, ids)
+        if len(run) < _MIN:  # too short to hold 13 digits: most runs (dates, amounts, ids)
             continue
-        digits = run.replace(" ", "").replace("-", "")
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            return True
-    return False
+        after_plus = match.start() > 0 and text[match.start() - 1] == "+"
+        before_x = text[match.end():match.end() + 1] in ("X", "x")
+        if _run_holds_pan(run, after_plus, before_x):
+            yield match
+
+
+def contains_full_pan(text: str) -> bool:
+    return next(_pan_runs(_normal(text)), None) is not None
+
+
+def redact_pans(text: str) -> str:
+    """The text (normalised) with every run holding a card number replaced."""
+    text = _normal(text)
+    out, last = [], 0
+    for match in _pan_runs(text):
+        out += [text[last:match.start()], "[redacted]"]
+        last = match.end()
+    return "".join(out) + text[last:] if out else text
 
 
 def mask_pan(first6: str, last4: str) -> str:

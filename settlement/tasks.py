@@ -1,10 +1,13 @@
 """Celery tasks: they take ids (or nothing), and call a service."""
 
 from celery import shared_task
+from django.db import transaction
 
 from settlement.services.cases import cases_escalate_untouched
 from settlement.services.delays import delays_flag, delays_mark_at_risk
-from settlement.services.notifications import notifications_send_emails
+from settlement.services.holiday_plans import holiday_plans_send
+from settlement.services.notifications import notifications_send_emails, notifications_sweep_emails
+from settlement.services.reschedule import recompute_pending
 
 
 @shared_task(name="settlement.tasks.flag_delays")
@@ -38,3 +41,32 @@ def pull_settlement_files() -> dict:
     if report.fetched + report.waiting >= PULL_BATCH:
         pull_settlement_files.delay()
     return report.__dict__
+
+@shared_task(name="settlement.tasks.sweep_notification_emails")
+def sweep_notification_emails() -> dict:
+    """Beat (CELERY_BEAT_SCHEDULE): the outbox's retries and lost messages, from the rows."""
+    report = notifications_sweep_emails()
+    return {"sent": report.sent, "failed": report.failed, "gave_up": report.gave_up}
+
+@shared_task(name="settlement.tasks.recompute_deadlines")
+def recompute_deadlines() -> dict:
+    """Beat, and the doorbell rung after a calendar or channel-rule change: work the
+    unfinished DeadlineRecompute rows in bounded batches; queue another run while work
+    remains (never a loop inside one task)."""
+    report = recompute_pending(max_batches=10)
+    if report.notification_ids:
+        ids = report.notification_ids
+        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    if report.more:
+        transaction.on_commit(recompute_deadlines.delay)
+    return {"looked_at": report.looked_at, "changed": report.changed, "unlated": report.unlated}
+
+
+@shared_task(name="settlement.tasks.send_holiday_plans")
+def send_holiday_plans() -> int:
+    """Hourly: each active merchant's plan before a holiday period, once per merchant and
+    holiday (a constraint), again marked as an update if the calendar changed it."""
+    ids = holiday_plans_send()
+    if ids:
+        transaction.on_commit(lambda: send_notification_emails.delay(ids))
+    return len(ids)

@@ -1,8 +1,14 @@
 import os
+import secrets
 
 import pytest
 
 from tests.factories import MembershipFactory, MerchantFactory, UserFactory
+
+# The processes tests start (gunicorn, workers, the simulator) run with DEBUG off over
+# plain http: they need a real key and the local (not behind TLS) shape.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("DJANGO_SECURE", "false")
 
 
 @pytest.fixture(autouse=True)

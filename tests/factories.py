@@ -87,7 +87,8 @@ def make_transaction(*, merchant=None, amount="128.00", captured_at=None, refere
     return transaction_create(
         channel=merchant.channel,
         item=NewTransaction(
-            reference=reference or f"R{next(_refs):012d}",
+            # 10 digits: "<reference>-<n>" event ids stay shorter than a card number (13+).
+            reference=reference or f"R{next(_refs):010d}",
             merchant=merchant,
             amount=Decimal(amount),
             captured_at=captured_at or timezone.now() - timedelta(hours=1),

@@ -1,6 +1,7 @@
 """Start the simulated acquirer (and Celery workers) as real processes for tests.
 Only processes started here are stopped, by their recorded pid."""
 
+import base64
 import os
 import signal
 import socket
@@ -14,6 +15,11 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 _ports = count()
+# The simulated channel's secrets: it signs answers (and pushes) with SIM_SECRET and
+# accepts status queries signed with SIM_POLL_SECRET. `Simulator.attach` gives a
+# channel of ours the same pair.
+SIM_SECRET = "whsec_" + base64.b64encode(b"simulated-acquirer-signing-01").decode()
+SIM_POLL_SECRET = "whsec_" + base64.b64encode(b"simulated-acquirer-polling-01").decode()
 
 
 def free_port() -> int:
@@ -65,7 +71,7 @@ class Simulator(Proc):
         super().__init__(
             [sys.executable, "manage.py", "simulate_acquirer", "--channel", channel, "--port", str(self.port),
              "--scenario", scenario, "--seed", str(seed), "--speed", str(speed), "--rate", str(rate),
-             "--state", ":memory:", *(extra or [])],
+             "--state", ":memory:", "--secret", SIM_SECRET, "--poll-secret", SIM_POLL_SECRET, *(extra or [])],
             log_name=f"sim-{channel}",
         )
         deadline = time.monotonic() + 20
@@ -81,6 +87,30 @@ class Simulator(Proc):
     @property
     def status_url(self) -> str:
         return f"{self.base}/{self.channel}/status"
+
+    def attach(self, channel_id: int, **fields) -> None:
+        """Point one of our channels at this simulator, with its secrets."""
+        from channels.models import Channel, ChannelSecret
+
+        Channel.objects.filter(pk=channel_id).update(poll_url=self.status_url, poll_secret=SIM_POLL_SECRET, **fields)
+        ChannelSecret.objects.get_or_create(channel_id=channel_id, secret=SIM_SECRET)
+
+    def status(self, payload=None, *, data: bytes | None = None, secret: str = SIM_POLL_SECRET,
+               path: str | None = None) -> requests.Response:
+        """A status query signed like ours (with `secret`)."""
+        import json
+        import uuid
+
+        from channels.poll_signing import sign
+
+        body = data if data is not None else json.dumps(payload).encode()
+        headers = sign(secret, body, msg_id=f"poll_{uuid.uuid4().hex}")
+        return requests.post(path or self.status_url, data=body, headers=headers, timeout=10)
+
+    def signing(self):
+        from channels.poll_signing import PollSigning
+
+        return PollSigning(request_secret=SIM_POLL_SECRET, answer_secrets=(SIM_SECRET,))
 
     def inject(self, txns, **extra) -> None:
         swipes = [{"reference": t.reference, "merchant_no": t.merchant.merchant_no, "amount": str(t.amount),

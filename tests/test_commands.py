@@ -1,3 +1,4 @@
+import json
 from io import StringIO
 
 import pytest
@@ -22,17 +23,26 @@ def test_addchannel_prints_the_secret_it_created():
 def test_addchannel_with_a_given_secret_does_not_echo_it():
     out = StringIO()
     call_command("addchannel", "acq-y", "--name", "Y", "--secret", "whsec_c2VjcmV0c2VjcmV0c2VjcmV0", stdout=out)
-    assert "whsec_" not in out.getvalue()
+    assert "whsec_c2VjcmV0c2VjcmV0c2VjcmV0" not in out.getvalue()
+    # the poll secret is generated here: printed once, for the acquirer to verify our queries
+    assert f"poll secret: {Channel.objects.get(code='acq-y').poll_secret}" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("addchannel", "acq-y", "--name", "Y")
     with pytest.raises(CommandError):
         call_command("addchannel", "acq-z", "--name", "Z", "--secret", "plain")
 
 
+def test_addchannel_refuses_a_plain_http_poll_url():
+    with pytest.raises(CommandError, match="https://"):
+        call_command("addchannel", "acq-w", "--name", "W", "--poll-url", "http://acquirer.example.com/status")
+    assert not Channel.objects.filter(code="acq-w").exists()
+
+
 def test_load_demo_once_gives_logins_merchants_and_a_spread_of_swipes(tmp_path, settings, monkeypatch):
     import settlement.services.demo as demo
 
     monkeypatch.setattr(demo, "SECRETS_FILE", tmp_path / "demo_channels.json")
+    monkeypatch.setattr(demo, "POLL_SECRETS_FILE", tmp_path / "demo_poll_secrets.json")
     out = StringIO()
     call_command("load_demo", "--swipes", "25", stdout=out)
     call_command("load_demo", stdout=out)
@@ -42,6 +52,12 @@ def test_load_demo_once_gives_logins_merchants_and_a_spread_of_swipes(tmp_path, 
     assert {"credited", "captured"} <= statuses
     assert Transaction.objects.filter(status__in=["cleared", "settled", "held"]).exists()
     assert (tmp_path / "demo_channels.json").exists()
+    # the simulator verifies our signed status queries with the channels' poll secrets
+    from channels.models import Channel
+
+    poll_secrets = json.loads((tmp_path / "demo_poll_secrets.json").read_text())
+    assert poll_secrets == dict(Channel.objects.values_list("code", "poll_secret"))
+    assert all(s.startswith("whsec_") for s in poll_secrets.values())
     # the stuck (late) swipes are polled only later, so the demo shows open cases first
     late = Transaction.objects.filter(status__in=["cleared", "settled", "held"], expected_by__lt=timezone.now())
     assert late.exists() and all(t.next_poll_at > timezone.now() for t in late)

@@ -30,10 +30,10 @@ def test_production_settings_pass_check_deploy():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_default_secret_key_is_flagged_by_check_deploy():
-    result = _check({"DJANGO_SECURE": "true"}, "--deploy", "--fail-level", "WARNING")
+def test_the_dev_secret_key_is_refused_with_debug_off():
+    result = _check({"DJANGO_SECRET_KEY": "django-insecure-local-dev-only-change-me"}, "--deploy")
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stdout + result.stderr
+    assert "DJANGO_SECRET_KEY is missing or too short" in result.stderr
 
 
 def test_celery_reliability_settings():

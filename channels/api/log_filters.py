@@ -5,19 +5,14 @@ number in a path (`GET transactions/<reference>`). Pure Python: loaded by LOGGIN
 the apps are ready."""
 
 import logging
-import re
 
-from settlement.pan import _DIGIT_RUN, contains_full_pan
+from settlement.pan import contains_full_pan, redact_pans
 
 
 class RedactCardNumbers(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if contains_full_pan(message):
-            record.msg = _DIGIT_RUN.sub(_redact, message)
+            record.msg = redact_pans(message)
             record.args = ()
         return True
-
-
-def _redact(match: re.Match) -> str:
-    return "[redacted]" if contains_full_pan(match.group()) else match.group()

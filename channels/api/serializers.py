@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from settlement.arrival import Cycle
 from settlement.lifecycle import LIFECYCLE_EVENT_TYPES
-from settlement.models import Payout, Transaction
+from settlement.models import Payout, PayoutLine, Transaction
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -154,7 +154,12 @@ class EventsInputSerializer(serializers.Serializer):
 class EventResultSerializer(serializers.Serializer):
     event_id = serializers.CharField(allow_null=True)
     reference = serializers.CharField(allow_null=True)
-    result = serializers.ChoiceField(choices=["applied", "duplicate", "stale", "rejected"])
+    result = serializers.ChoiceField(
+        choices=["applied", "duplicate", "stale", "rejected", "contradicts_final"],
+        help_text="`contradicts_final`: the swipe is already credited, reversed or refunded and this event would "
+                  "move it elsewhere. It is stored in the trail (a retry is a `duplicate`), never applied, and our "
+                  "staff review it; `error.code` is `transaction_final`.",
+    )
     status = serializers.CharField(allow_null=True, help_text="The transaction's status after this event.")
     error = ErrorSerializer(allow_null=True)
 
@@ -164,17 +169,41 @@ class EventsOutputSerializer(serializers.Serializer):
 
 
 # --- payouts ----------------------------------------------------------------------
+class PayoutLineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PayoutLine.Kind.choices)
+    amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, coerce_to_string=True,
+        help_text="Signed: what the merchant receives is positive, a deduction (fee, refund, reserve) negative.",
+    )
+    label = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    release_date = serializers.DateField(required=False, allow_null=True, default=None,
+                                         help_text="When a withheld reserve is paid out (reserve lines only).")
+
+
 class PayoutInputSerializer(serializers.Serializer):
     payout_reference = serializers.CharField(max_length=64)
     merchant_no = serializers.CharField(max_length=32)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, coerce_to_string=True)
     currency = serializers.ChoiceField(choices=["CNY"], required=False, default="CNY")
     transaction_references = serializers.ListField(
-        child=serializers.CharField(max_length=64), max_length=1000, required=False, default=list
+        child=serializers.CharField(max_length=64), max_length=1000, required=False,
+        help_text="The whole set of swipes this payout covers: a swipe a later post leaves out is unlinked. "
+                  "Omit it to leave the set as it is.",
     )
     status = serializers.ChoiceField(choices=Payout.Status.choices)
     sent_at = AwareDateTimeField(required=False, allow_null=True, default=None)
     credited_at = AwareDateTimeField(required=False, allow_null=True, default=None)
+    occurred_at = AwareDateTimeField(
+        required=False, allow_null=True, default=None,
+        help_text="When the reported status happened (default: credited_at or sent_at for those, else now). "
+                  "A status older than the payout's current one is stale.",
+    )
+    lines = PayoutLineSerializer(
+        many=True, required=False, max_length=100,
+        help_text="Itemised lines (swipes, fee, refund, chargeback, reserve, adjustment): replace the payout's "
+                  "lines. Refunds, chargebacks, reserve and adjustments explain a credit other than its swipes' "
+                  "net; only what they do not explain is a discrepancy. Omit to keep the lines as they are.",
+    )
 
 
 class PayoutRejectionSerializer(serializers.Serializer):
@@ -194,8 +223,19 @@ class PayoutOutputSerializer(serializers.Serializer):
     credited_at = serializers.DateTimeField(allow_null=True)
     transaction_count = serializers.IntegerField()
     net_total = serializers.CharField(help_text="Sum of the net amounts of the covered transactions.")
-    discrepancy = serializers.CharField(help_text="amount - net_total; anything but 0.00 is a discrepancy.")
+    lines_total = serializers.CharField(help_text="What the refund, chargeback, reserve and adjustment lines explain.")
+    discrepancy = serializers.CharField(
+        help_text="amount - net_total - lines_total; anything but 0.00 is a discrepancy."
+    )
     discrepancy_flagged = serializers.BooleanField()
+    discrepancy_found_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the stored discrepancy of this payout was found; null when it adds up."
+    )
+    status_outcome = serializers.ChoiceField(
+        choices=["applied", "stale", "unchanged"],
+        help_text="What the reported status did: applied, stale (older or backwards: stored, changed nothing), "
+                  "unchanged (the status it already had).",
+    )
     rejected = PayoutRejectionSerializer(many=True, help_text="transaction_references that could not be linked.")
 
 

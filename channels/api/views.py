@@ -4,10 +4,12 @@ Batch endpoints answer 200 with one result per item, in order; a bad item never 
 the others and a retry of the whole batch is safe.
 """
 
+import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import transaction as db_transaction
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -23,6 +25,7 @@ from channels.api import schema as _schema  # noqa: F401  (registers the auth sc
 from channels.api import serializers as s
 from channels.api.auth import IsSignedChannel, StandardWebhookAuthentication
 from channels.models import Channel
+from channels.replay import Claim, replay_claim, replay_record, request_fingerprint
 from config.api_errors import ApiError
 from merchants.selectors import merchant_terminal_serials
 from merchants.services import MerchantData, MerchantError, merchant_upsert
@@ -30,7 +33,7 @@ from settlement.models import SettlementEvent, Transaction
 from settlement.pan import contains_full_pan
 from settlement.services.events import events_apply
 from settlement.services.ingest import TRANSACTION_VALUES, transactions_ingest
-from settlement.services.payouts import PayoutError, PayoutInput, payout_upsert
+from settlement.services.payouts import PayoutError, PayoutInput, PayoutLineInput, payout_upsert
 from settlement.services.reconciliation import SettlementFileError, run_answer, settlement_file_receive
 
 CHANNEL_CODE = OpenApiParameter("channel_code", OpenApiTypes.STR, OpenApiParameter.PATH,
@@ -39,9 +42,17 @@ _ERRORS = {
     400: OpenApiResponse(s.ErrorEnvelopeSerializer, description="Malformed body (`malformed_json`, `invalid_body`, "
                          "`full_pan_forbidden` outside any item, ...)."),
     401: OpenApiResponse(s.ErrorEnvelopeSerializer, description="Signature refused; nothing stored."),
+    409: OpenApiResponse(s.ErrorEnvelopeSerializer,
+                         description="`webhook_id_reused`: another request under an accepted webhook-id."),
     413: OpenApiResponse(s.ErrorEnvelopeSerializer, description="`payload_too_large` or `batch_too_large`."),
     415: OpenApiResponse(s.ErrorEnvelopeSerializer, description="`unsupported_media_type`."),
 }
+
+
+class _Replayed(Exception):
+    def __init__(self, claim: Claim):
+        super().__init__("replayed webhook-id")
+        self.claim = claim
 
 
 def _error(code: str, message: str) -> dict[str, str]:
@@ -56,6 +67,48 @@ class AcquirerView(APIView):
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes: list = []
+    _claim: Claim | None = None
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        """After the signature: a write whose webhook-id was already accepted gets the
+        stored answer back (header Idempotent-Replayed: true) and is not applied again."""
+        super().initial(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        claim = replay_claim(
+            channel=self.channel, webhook_id=request.user.webhook_id, now=timezone.now(),
+            fingerprint=request_fingerprint(request.method, request.path, request._request.body),
+        )
+        if claim.outcome == "replay":
+            raise _Replayed(claim)
+        if claim.outcome == "reused":
+            raise ApiError("webhook_id_reused", "This webhook-id was accepted for another request.",
+                           status.HTTP_409_CONFLICT)
+        self._claim = claim
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return super().dispatch(request, *args, **kwargs)
+        # One transaction from the receipt to the stored answer (channels.replay).
+        with db_transaction.atomic():
+            return super().dispatch(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, _Replayed):
+            return Response(json.loads(exc.claim.answer), status=exc.claim.status_code,
+                            headers={"Idempotent-Replayed": "true"})
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self._claim is not None and isinstance(response, Response):
+            self._release_claim(response.status_code, JSONRenderer().render(response.data))
+        return response
+
+    def _release_claim(self, status_code: int, answer: bytes) -> None:
+        claim, self._claim = self._claim, None
+        if claim is not None:
+            replay_record(claim=claim, status_code=status_code, answer=answer)
 
     @property
     def channel(self) -> Channel:
@@ -68,9 +121,10 @@ class AcquirerView(APIView):
             raise exceptions.ParseError("The JSON is nested too deeply.") from None
 
     def pan_suspect(self, request: Request) -> bool:
-        """Cheap first look at the raw bytes; items are examined one by one only when it hits."""
+        """Cheap first look at the raw bytes; items are examined one by one only when it hits.
+        Any JSON escape makes it hit: "\\uff16" is a full-width 6 only once decoded."""
         raw = request._request._body.decode("utf-8", errors="replace")
-        return contains_full_pan(raw) or "\\u00" in raw
+        return "\\u" in raw or contains_full_pan(raw)
 
     def batch(self, request: Request, key: str) -> tuple[list[Any], bool]:
         data = self.body(request)
@@ -121,9 +175,9 @@ class MerchantView(AcquirerView):
     @extend_schema(
         operation_id="acquirer_merchant_put", tags=["acquirer"], parameters=[CHANNEL_CODE],
         request=s.MerchantInputSerializer,
-        responses={200: s.MerchantOutputSerializer, 201: s.MerchantOutputSerializer,
-                   409: OpenApiResponse(s.ErrorEnvelopeSerializer, description="`merchant_other_channel`."),
-                   **_ERRORS},
+        responses={200: s.MerchantOutputSerializer, 201: s.MerchantOutputSerializer, **_ERRORS,
+                   409: OpenApiResponse(s.ErrorEnvelopeSerializer,
+                                        description="`merchant_other_channel`, `webhook_id_reused`.")},
         summary="Create or update a merchant of this channel",
     )
     def put(self, request: Request, channel_code: str, merchant_no: str) -> Response:
@@ -226,7 +280,7 @@ class PayoutsView(AcquirerView):
         request=s.PayoutInputSerializer,
         responses={200: s.PayoutOutputSerializer, 201: s.PayoutOutputSerializer,
                    422: OpenApiResponse(s.ErrorEnvelopeSerializer,
-                                        description="`unknown_merchant`, `payout_merchant_mismatch`."),
+                                        description="`unknown_merchant`, `payout_merchant_mismatch`, `occurred_in_future`, `invalid_line`."),
                    **_ERRORS},
         summary="Create or update a payout (合并到账) and link the transactions it covers",
     )
@@ -238,8 +292,12 @@ class PayoutsView(AcquirerView):
         try:
             result = payout_upsert(channel=self.channel, data=PayoutInput(
                 reference=data["payout_reference"], merchant_no=data["merchant_no"], amount=data["amount"],
-                status=data["status"], transaction_references=tuple(data["transaction_references"]),
+                status=data["status"],
+                transaction_references=tuple(data["transaction_references"]) if "transaction_references" in data
+                else None,
                 sent_at=data["sent_at"], credited_at=data["credited_at"], currency=data["currency"],
+                occurred_at=data["occurred_at"],
+                lines=tuple(PayoutLineInput(**line) for line in data["lines"]) if "lines" in data else None,
             ))
         except PayoutError as exc:
             raise ApiError(exc.code, exc.message, status.HTTP_422_UNPROCESSABLE_ENTITY) from None
@@ -251,8 +309,10 @@ class PayoutsView(AcquirerView):
             "sent_at": payout.sent_at.astimezone(tz) if payout.sent_at else None,
             "credited_at": payout.credited_at.astimezone(tz) if payout.credited_at else None,
             "transaction_count": result.transaction_count, "net_total": str(result.net_total),
+            "lines_total": str(result.explained),
             "discrepancy": str(result.discrepancy), "discrepancy_flagged": bool(result.discrepancy),
-            "rejected": result.rejected,
+            "discrepancy_found_at": found.found_at.astimezone(tz) if (found := result.stored_discrepancy) else None,
+            "status_outcome": result.outcome, "rejected": result.rejected,
         })
         return Response(out.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

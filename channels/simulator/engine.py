@@ -36,6 +36,8 @@ class SimChannel:
     merchants: list[SimMerchant]
     client: PushClient | None = None
     bad_accounts: set[str] = field(default_factory=set)
+    secret: str = ""  # signs pushes and status answers
+    poll_secret: str = ""  # verifies the status queries it is sent
 
     def merchant(self, merchant_no: str) -> SimMerchant:
         for m in self.merchants:

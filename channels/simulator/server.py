@@ -1,6 +1,9 @@
 """The simulator's HTTP face (standard library only).
 
     POST /{channel}/status   {"references": [...]}  -> {"results": [{reference, found, events}]}
+                             signed both ways (channels/poll_signing.py): a query not signed
+                             with the channel's poll secret answers 401; answers are signed
+                             with its signing secret and the query's webhook-id
     POST /{channel}/swipes   {"swipes": [...], "push": false}  plan swipes made elsewhere (tests, bench)
     GET  /{channel}/swipes   each swipe and how far it got;  GET /{channel}/events  every event so far
     GET  /{channel}/settlement-files/{YYYY-MM-DD}   the day's settlement file (404 not_ready until it is)
@@ -13,6 +16,7 @@ import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from channels.poll_signing import sign, verified
 from channels.simulator.engine import Simulator, now_utc
 
 log = logging.getLogger(__name__)
@@ -35,9 +39,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         log.debug("%s " + format, self.address_string(), *args)
 
-    def _json(self, status: int, body: dict) -> None:
+    def _json(self, status: int, body: dict, *, sign_with: str = "", msg_id: str = "") -> None:
         data = json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
+        if sign_with:
+            for name, value in sign(sign_with, data, msg_id=msg_id).items():
+                if name != "content-type":
+                    self.send_header(name, value)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
@@ -48,8 +56,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> dict | None:
         length = int(self.headers.get("content-length") or 0)
+        self.raw = self.rfile.read(length)
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = json.loads(self.raw or b"{}")
         except ValueError:
             return None
         return body if isinstance(body, dict) else None
@@ -103,6 +112,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, {"added": added})
         if what != "status":
             return self._error(404, "not_found", "No such endpoint.")
+        channel = sim.channels[code]
+        if not (channel.poll_secret and verified([channel.poll_secret], self.raw, self.headers)):
+            return self._error(401, "invalid_signature", "The query is not signed with this channel's poll secret.")
+        msg_id = self.headers["webhook-id"]
         request_no = sim.next_request_no()
         if sim.in_outage(now_utc()):
             if sim.scenario_outage_mode(code, request_no) == "hang":
@@ -116,7 +129,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(413, "too_many_references", f"At most {MAX_REFERENCES} references per query.")
         if sim.latency:
             time.sleep(sim.latency)
-        return self._json(200, sim.status_answer(code, references, request_no))
+        return self._json(200, sim.status_answer(code, references, request_no), sign_with=channel.secret,
+                          msg_id=msg_id)
 
 
 def serve(simulator: Simulator, host: str, port: int) -> SimulatorServer:

@@ -46,9 +46,9 @@ class TransactionFilterIn(serializers.Serializer):
 
 
 class TransactionOut(serializers.ModelSerializer):
-    terminal = serializers.CharField(source="terminal.serial_number", default=None)
+    terminal = serializers.CharField(source="terminal.serial_number", default=None, allow_null=True)
     delayed = serializers.SerializerMethodField()
-    case_reference = serializers.CharField(default=None)
+    case_reference = serializers.CharField(default=None, allow_null=True)
 
     class Meta:
         model = Transaction
@@ -108,8 +108,8 @@ class CaseEntryOut(serializers.ModelSerializer):
 
 
 class CaseOut(serializers.ModelSerializer):
-    transaction_reference = serializers.CharField(source="transaction.reference", default=None)
-    payout_reference = serializers.CharField(source="payout.reference", default=None)
+    transaction_reference = serializers.CharField(source="transaction.reference", default=None, allow_null=True)
+    payout_reference = serializers.CharField(source="payout.reference", default=None, allow_null=True)
 
     class Meta:
         model = FollowUpCase
@@ -145,8 +145,8 @@ class InquiryOut(serializers.Serializer):
 
 
 class NotificationOut(serializers.ModelSerializer):
-    transaction_reference = serializers.CharField(source="transaction.reference", default=None)
-    case_reference = serializers.CharField(source="case.reference", default=None)
+    transaction_reference = serializers.CharField(source="transaction.reference", default=None, allow_null=True)
+    case_reference = serializers.CharField(source="case.reference", default=None, allow_null=True)
 
     class Meta:
         model = Notification

@@ -3,18 +3,47 @@ merchants.selectors scoping. The merchant is `?merchant=<id>` (one of the user's
 other id is a 404), else the session's current one, else the user's first."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from channels.api.serializers import ErrorEnvelopeSerializer
 from config.api_errors import ApiError
 from merchants import selectors
 from merchants.api import serializers as s
 from merchants.presentation import arrival_words
 from settlement.services.inquiries import InquiryError, inquiry_open
+
+# What every answer of this API can be besides its success (the schema says so).
+MERCHANT = OpenApiParameter("merchant", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
+                            description="One of your merchants' ids; default: the one you last chose.")
+PAGE = [OpenApiParameter("limit", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False,
+                         description="Items per page (default 50)."),
+        OpenApiParameter("offset", OpenApiTypes.INT, OpenApiParameter.QUERY, required=False)]
+_403 = OpenApiResponse(ErrorEnvelopeSerializer, description="`not_authenticated`, or `no_merchant` (this login "
+                                                            "is not linked to any merchant).")
+_404 = OpenApiResponse(ErrorEnvelopeSerializer, description="`not_found`: not one of your merchants, or no such "
+                                                            "item of this merchant.")
+_400 = OpenApiResponse(ErrorEnvelopeSerializer, description="`invalid`, with `error.fields`, or a stable code.")
+
+
+def answers(ok, *, bad_request: bool = False) -> dict:
+    out = ok if isinstance(ok, dict) else {200: ok}
+    return {**out, 403: _403, 404: _404, **({400: _400} if bad_request else {})}
+
+
+def page_of(item: type[serializers.Serializer]):
+    """The LimitOffsetPagination envelope around a list of `item`."""
+    return inline_serializer(name=f"Paginated{item.__name__}List", fields={
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": item(many=True),
+    })
 
 
 def merchant_of(request: Request, requested=None):
@@ -44,19 +73,20 @@ def _get_or_404(getter, merchant, pk):
 
 
 class MerchantListView(APIView):
-    @extend_schema(responses=s.MerchantOut(many=True))
+    @extend_schema(responses={200: s.MerchantOut(many=True), 403: _403})
     def get(self, request):
         return Response(s.MerchantOut(selectors.merchants_of(request.user), many=True).data)
 
 
 class TodayView(APIView):
-    @extend_schema(responses=s.TodayOut)
+    @extend_schema(parameters=[MERCHANT], responses=answers(s.TodayOut))
     def get(self, request):
         return Response(s.TodayOut(selectors.today_of(merchant_of(request))).data)
 
 
 class TransactionListView(APIView):
-    @extend_schema(parameters=[s.TransactionFilterIn], responses=s.TransactionOut(many=True))
+    @extend_schema(parameters=[s.TransactionFilterIn], operation_id="v1_merchant_transactions_list",
+                   responses=answers(page_of(s.TransactionOut), bad_request=True))
     def get(self, request):
         params = s.TransactionFilterIn(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -67,7 +97,7 @@ class TransactionListView(APIView):
 
 
 class TransactionDetailView(APIView):
-    @extend_schema(responses=s.TransactionDetailOut)
+    @extend_schema(parameters=[MERCHANT], responses=answers(s.TransactionDetailOut))
     def get(self, request, pk: int):
         merchant = merchant_of(request)
         txn = _get_or_404(selectors.transaction_of, merchant, pk)
@@ -79,13 +109,14 @@ class TransactionDetailView(APIView):
 
 
 class PayoutListView(APIView):
-    @extend_schema(responses=s.PayoutOut(many=True))
+    @extend_schema(parameters=[MERCHANT, *PAGE], operation_id="v1_merchant_payouts_list",
+                   responses=answers(page_of(s.PayoutOut)))
     def get(self, request):
         return _paginate(self, request, selectors.payouts_of(merchant_of(request)), s.PayoutOut)
 
 
 class PayoutDetailView(APIView):
-    @extend_schema(responses=s.PayoutDetailOut)
+    @extend_schema(parameters=[MERCHANT], responses=answers(s.PayoutDetailOut))
     def get(self, request, pk: int):
         merchant = merchant_of(request)
         payout = _get_or_404(selectors.payout_of, merchant, pk)
@@ -94,13 +125,14 @@ class PayoutDetailView(APIView):
 
 
 class CaseListView(APIView):
-    @extend_schema(responses=s.CaseOut(many=True))
+    @extend_schema(parameters=[MERCHANT, *PAGE], operation_id="v1_merchant_cases_list",
+                   responses=answers(page_of(s.CaseOut)))
     def get(self, request):
         return _paginate(self, request, selectors.cases_of(merchant_of(request)), s.CaseOut)
 
 
 class CaseDetailView(APIView):
-    @extend_schema(responses=s.CaseDetailOut)
+    @extend_schema(parameters=[MERCHANT], responses=answers(s.CaseDetailOut))
     def get(self, request, pk: int):
         case = _get_or_404(selectors.case_of, merchant_of(request), pk)
         case.merchant_entries = list(selectors.case_entries_for_merchant(case))
@@ -108,7 +140,9 @@ class CaseDetailView(APIView):
 
 
 class InquiryCreateView(APIView):
-    @extend_schema(request=s.InquiryIn, responses={201: s.InquiryOut})
+    @extend_schema(request=s.InquiryIn, responses=answers(
+        {201: s.InquiryOut, 200: OpenApiResponse(s.InquiryOut, description="Joined the case already open.")},
+        bad_request=True))
     def post(self, request):
         body = s.InquiryIn(data=request.data)
         body.is_valid(raise_exception=True)
@@ -129,6 +163,7 @@ class InquiryCreateView(APIView):
 
 
 class NotificationListView(APIView):
-    @extend_schema(responses=s.NotificationOut(many=True))
+    @extend_schema(parameters=[MERCHANT, *PAGE], operation_id="v1_merchant_notifications_list",
+                   responses=answers(page_of(s.NotificationOut)))
     def get(self, request):
         return _paginate(self, request, selectors.notifications_of(merchant_of(request)), s.NotificationOut)

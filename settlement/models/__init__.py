@@ -1,4 +1,5 @@
 from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
+from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent, PayoutLine
 from settlement.models.reconciliation import (
     BreakKind,
     ReconciliationBreak,
@@ -8,6 +9,7 @@ from settlement.models.reconciliation import (
     SettlementFile,
     SettlementFilePull,
 )
+from settlement.models.reschedule import DeadlineRecompute, HolidayPlan
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
 __all__ = [
@@ -20,10 +22,15 @@ __all__ = [
     "SettlementFile",
     "SettlementFilePull",
     "CaseEntry",
+    "DeadlineRecompute",
     "ChannelIncident",
     "FollowUpCase",
+    "HolidayPlan",
     "Notification",
     "Payout",
+    "PayoutDiscrepancy",
+    "PayoutEvent",
+    "PayoutLine",
     "SettlementEvent",
     "Transaction",
 ]

@@ -60,6 +60,7 @@ class FollowUpCase(models.Model):
         DETECTED = "detected", _("Found late by the system")
         INQUIRY = "inquiry", _("Merchant inquiry")
         STAFF = "staff", _("Opened by staff")
+        SYSTEM = "system", _("Raised by a data check")
 
     class Outcome(models.TextChoices):
         CREDITED_LATE = "credited_late", _("Credited late")
@@ -67,6 +68,7 @@ class FollowUpCase(models.Model):
         COMPENSATED = "compensated", _("Compensated")
         ACCOUNT_CORRECTED = "account_corrected", _("Account corrected and re-paid")
         NO_FAULT = "no_fault", _("No fault found")
+        RESCHEDULED = "rescheduled", _("Deadline moved: not late any more")
 
     Cause = Cause
 
@@ -113,6 +115,12 @@ class FollowUpCase(models.Model):
                 condition=Q(transaction__isnull=False) & ~Q(status="resolved"),
                 name="case_one_open_per_txn",
             ),
+            # The payout door opens (or joins) one data-error case per payout discrepancy.
+            models.UniqueConstraint(
+                fields=["payout"],
+                condition=Q(payout__isnull=False, transaction__isnull=True, cause="data_error") & ~Q(status="resolved"),
+                name="case_one_open_data_error_per_payout",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=["open", "claimed", "escalated", "resolved"]), name="case_status_valid"
             ),
@@ -146,6 +154,8 @@ class CaseEntry(models.Model):
         STAFF_REPLY = "staff_reply", _("Reply to merchant")
         RESOLVED = "resolved", _("Resolved")
         REOPENED = "reopened", _("Reopened")
+        DATA_ERROR = "data_error", _("Contradicting data received")
+        STATUS_RECORDED = "status_recorded", _("Status recorded by staff")
 
     # Indexed by caseentry_case_created (case first), so no separate FK index.
     case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)
@@ -176,6 +186,8 @@ class Notification(models.Model):
         LATE = "late", _("Payment late")
         ARRIVED = "arrived", _("Payment arrived")
         CASE_UPDATE = "case_update", _("Update on your inquiry")
+        RESCHEDULED = "rescheduled", _("Expected arrival updated")
+        HOLIDAY_PLAN = "holiday_plan", _("Holiday settlement plan")
 
     # Indexed by notification_merchant_recent (merchant first), so no separate FK index.
     merchant = models.ForeignKey(
@@ -188,20 +200,49 @@ class Notification(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     # Rendered at display time in the reader's language; data holds the facts.
     data = models.JSONField(default=dict, blank=True)
+    # The swipe's late_round when written: a swipe late again after a reschedule is told again.
+    late_round = models.PositiveSmallIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
+    # The email outbox (settlement.services.notifications): the row is the work item.
+    emailed_at = models.DateTimeField(null=True, blank=True, help_text=_("When the email was sent"))
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_next_attempt_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text=_("When the sweeper may (re)try the email; while a sender holds it, the end of its lease. "
+                    "Empty once sent or given up."),
+    )
+    email_last_error = models.CharField(max_length=500, blank=True, default="")
+    email_gave_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            # Never more than one message per swipe per state, however often detection runs.
+            # Never more than one message per swipe per state (and late spell), however
+            # often detection runs.
             models.UniqueConstraint(
-                fields=["transaction", "kind"],
+                fields=["transaction", "kind", "late_round"],
                 condition=Q(transaction__isnull=False) & Q(kind__in=["late", "arrived"]),
                 name="notification_once_per_txn_state",
             ),
+            # A row is sent or given up, never both; either way it has left the outbox.
+            models.CheckConstraint(
+                condition=Q(emailed_at__isnull=True) | Q(email_gave_up_at__isnull=True),
+                name="notification_email_sent_xor_gave_up",
+            ),
+            models.CheckConstraint(
+                condition=(Q(emailed_at__isnull=True) & Q(email_gave_up_at__isnull=True))
+                | Q(email_next_attempt_at__isnull=True),
+                name="notification_email_done_leaves_outbox",
+            ),
         ]
-        indexes = [models.Index(fields=["merchant", "-created_at"], name="notification_merchant_recent")]
+        indexes = [
+            models.Index(fields=["merchant", "-created_at"], name="notification_merchant_recent"),
+            # The sweeper's claim and the /healthz backlog: only rows still in the outbox.
+            models.Index(
+                fields=["email_next_attempt_at"], condition=Q(email_next_attempt_at__isnull=False),
+                name="notification_email_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.merchant_id}"

@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Right, Round
 from django.utils.translation import gettext_lazy as _
 
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType, Outcome, Status
+from settlement.payout_lifecycle import PayoutStatus
 
 _NON_FINAL = sorted(NON_FINAL_STATUSES)
 # A masked card: up to the first 6 digits, at least 3 mask characters, up to the last 4.
@@ -12,13 +14,11 @@ MASKED_PAN_REGEX = r"^[0-9]{0,6}[*xX]{3,}[0-9]{0,4}$"
 
 class Payout(models.Model):
     """One bank credit covering many transactions (合并到账). Its amount must equal the
-    sum of its transactions' net amounts, or it is a discrepancy."""
+    sum of its transactions' net amounts, or it is a discrepancy (PayoutDiscrepancy).
+    Written only by settlement.services.payouts (the payout door), every change with
+    its PayoutEvent row."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent to bank")
-        CREDITED = "credited", _("Credited")
-        RETURNED = "returned", _("Returned by bank")
+    Status = PayoutStatus
 
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="payouts")
     reference = models.CharField(max_length=64)
@@ -28,12 +28,20 @@ class Payout(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     sent_at = models.DateTimeField(null=True, blank=True)
     credited_at = models.DateTimeField(null=True, blank=True)
+    status_at = models.DateTimeField(null=True, blank=True)
+    """When the current status happened (the acquirer's time): an older one arriving later is stale."""
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["channel", "reference"], name="payout_unique_reference"),
+            # A retried "sent" after "credited" once left credited_at on a sent payout.
+            models.CheckConstraint(
+                condition=Q(status=PayoutStatus.CREDITED, credited_at__isnull=False)
+                | (~Q(status=PayoutStatus.CREDITED) & Q(credited_at__isnull=True)),
+                name="payout_credited_at_iff_credited",
+            ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="payout_amount_nonneg"),
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "sent", "credited", "returned"]), name="payout_status_valid"
@@ -95,10 +103,24 @@ class Transaction(models.Model):
     credited_at = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
     payout = models.ForeignKey(Payout, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions")
+    # db_default: raw inserts (ingest, benches, tests) that do not name the column still work.
+    pending_payout_reference = models.CharField(
+        max_length=64, blank=True, default="", db_default="", help_text=_("A payout an event named before we had it: linked when it arrives")
+    )
     delayed_since = models.DateTimeField(null=True, blank=True)
+    late_round = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text=_("How many late spells ended (rescheduled, re-paid); the next one's ids carry it")
+    )
+    scheduled_from = models.DateTimeField(
+        null=True, blank=True, help_text=_("The instant the deadline is counted from when not the capture (re-payment)")
+    )
     at_risk_since = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(null=True, blank=True)
     poll_attempts = models.PositiveIntegerField(default=0)
+    poll_apply_failures = models.PositiveIntegerField(
+        default=0, db_default=0, help_text=_("Poll answers that failed to apply, in a row")
+    )
+    """At POLL_MAX_APPLY_FAILURES the row stops being polled (settlement.services.polling)."""
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -128,18 +150,33 @@ class Transaction(models.Model):
                 name="txn_overdue_unflagged",
                 condition=Q(status__in=_NON_FINAL, delayed_since__isnull=True),
             ),
+            # Deadline recompute (settlement.services.reschedule): the late in-flight rows,
+            # which txn_overdue_unflagged leaves out. Small: only flagged, non-final rows.
+            models.Index(
+                fields=["id"],
+                name="txn_late_inflight",
+                condition=Q(status__in=_NON_FINAL, delayed_since__isnull=False),
+            ),
             # The poller claims due non-final rows of a channel.
             models.Index(
                 fields=["channel", "next_poll_at"],
                 name="txn_next_poll_due",
                 condition=Q(status__in=_NON_FINAL, next_poll_at__isnull=False),
             ),
+            # The staff banner counts rows whose poll answers keep failing (rare: tiny index).
+            models.Index(fields=["channel"], name="txn_poll_apply_failing", condition=Q(poll_apply_failures__gt=0)),
             # Merchant dashboard: a merchant's swipes, newest first.
             models.Index(fields=["merchant", "-captured_at"], name="txn_merchant_captured"),
             # Merchant "find a swipe" (merchants.selectors.swipes_find): the reference
             # printed on the slip, an amount, or a card's last 4 digits, within one merchant.
             models.Index(fields=["merchant", "reference"], name="txn_merchant_reference"),
             models.Index(fields=["merchant", "amount", "-captured_at"], name="txn_merchant_amount"),
+            # The payout door links the swipes waiting for a payout when it arrives.
+            models.Index(
+                fields=["channel", "pending_payout_reference"],
+                name="txn_pending_payout",
+                condition=~Q(pending_payout_reference=""),
+            ),
             models.Index(F("merchant"), Right("masked_pan", 4), F("captured_at").desc(), name="txn_merchant_last4"),
             # Reconciliation: a channel's swipes of one business date (missing_in_file).
             models.Index(fields=["channel", "business_date"], name="txn_channel_business_date"),
@@ -174,9 +211,9 @@ class SettlementEvent(models.Model):
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="events", db_index=False)
     transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="events", db_index=False)
     event_id = models.CharField(max_length=100, help_text=_("External id, unique per channel"))
-    type = models.CharField(max_length=10, choices=EventType.choices)
+    type = models.CharField(max_length=16, choices=EventType.choices)  # widening varchar: no rewrite
     source = models.CharField(max_length=6, choices=Source.choices)
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.APPLIED)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.APPLIED)
     from_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     to_status = models.CharField(max_length=10, choices=Status.choices, blank=True)
     occurred_at = models.DateTimeField()
@@ -186,13 +223,21 @@ class SettlementEvent(models.Model):
     payload = models.JSONField(default=dict, blank=True)
     # sha256 of the canonical body: same id + same fingerprint = duplicate, else conflict.
     fingerprint = models.CharField(max_length=64, blank=True)
+    # Source "staff": who recorded it (their evidence is in payload). No index: nothing
+    # looks events up by user, and each index slows the event insert.
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [
             # Exactly-once: each (channel, event_id) is inserted once (ON CONFLICT).
             models.UniqueConstraint(fields=["channel", "event_id"], name="event_unique_per_channel"),
             models.CheckConstraint(condition=Q(type__in=list(EventType.values)), name="event_type_valid"),
-            models.CheckConstraint(condition=Q(outcome__in=["applied", "stale"]), name="event_outcome_stored"),
+            # contradicts_final: stored for the record, never applied (final is final).
+            models.CheckConstraint(
+                condition=Q(outcome__in=["applied", "stale", "contradicts_final"]), name="event_outcome_stored"
+            ),
             models.CheckConstraint(condition=Q(source__in=["push", "poll", "staff", "system"]), name="event_source_valid"),
         ]
         indexes = [

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from settlement.lifecycle import Status
 from settlement.models import CaseEntry, ChannelIncident, FollowUpCase, Notification, Transaction
+from settlement.pan import contains_full_pan
 from settlement.services.notifications import notifications_create
 
 OPEN_STATUSES = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED, FollowUpCase.Status.ESCALATED]
@@ -25,7 +26,14 @@ class CaseError(ValueError):
         self.message = message
 
 
+def _refuse_pan(*texts: str) -> None:
+    if any(contains_full_pan(t) for t in texts if t):
+        raise CaseError("full_pan_forbidden", _("Do not write a full card number; the last 4 digits are enough."))
+
+
 def _entry(case: FollowUpCase, kind: str, *, by, now: datetime, body: str = "", **extra) -> CaseEntry:
+    # Every staff text reaches the case through here (inside the action's transaction).
+    _refuse_pan(body, *(v for v in extra.values() if isinstance(v, str)))
     return CaseEntry.objects.create(case=case, kind=kind, author=by, body=body, created_at=now, **extra)
 
 
@@ -137,15 +145,33 @@ def case_escalate(*, case: FollowUpCase, by: AbstractBaseUser | None, reason: st
     return case
 
 
+# An outcome that states a fact about the swipe needs the swipe to agree (merchant pages
+# and the case must tell the same story): credited late = credited; refunded = no money
+# due (refunded, or reversed before settlement).
+OUTCOME_NEEDS = {
+    FollowUpCase.Outcome.CREDITED_LATE: (Status.CREDITED,),
+    FollowUpCase.Outcome.REFUNDED: (Status.REFUNDED, Status.REVERSED),
+}
+
+
 @db_transaction.atomic
 def case_resolve(*, case: FollowUpCase, by: AbstractBaseUser | None, outcome: str, note: str = "",
+                 bank_reference: str = "", bank_time: datetime | None = None,
                  now: datetime | None = None) -> FollowUpCase:
+    """Resolve a case. "Credited late" needs a credited swipe, "refunded" a refunded (or
+    reversed) one; given the bank's reference and time (credited) or time (refunded),
+    the status is recorded through the one door in the same step."""
     now = now or timezone.now()
     if outcome not in FollowUpCase.Outcome.values:
         raise CaseError("invalid_outcome", _("Choose an outcome."))
     delay = None
     if case.transaction_id:
-        txn = Transaction.objects.only("expected_by", "credited_at").get(pk=case.transaction_id)
+        txn = Transaction.objects.only("expected_by", "credited_at", "status").get(pk=case.transaction_id)
+        if outcome in OUTCOME_NEEDS and txn.status not in OUTCOME_NEEDS[outcome]:
+            if _record_for_outcome(case=case, by=by, outcome=outcome, note=note, bank_reference=bank_reference,
+                                   bank_time=bank_time, now=now):
+                return case
+            txn = Transaction.objects.only("expected_by", "credited_at", "status").get(pk=case.transaction_id)
         if txn.credited_at:
             delay = max(0, int((txn.credited_at - txn.expected_by).total_seconds()))
     changed = FollowUpCase.objects.filter(pk=case.pk).exclude(status=FollowUpCase.Status.RESOLVED).update(
@@ -156,6 +182,35 @@ def case_resolve(*, case: FollowUpCase, by: AbstractBaseUser | None, outcome: st
     _entry(case, CaseEntry.Kind.RESOLVED, by=by, now=now, body=note.strip(), data={"outcome": outcome})
     case.refresh_from_db()
     return case
+
+
+def _record_for_outcome(*, case: FollowUpCase, by, outcome: str, note: str, bank_reference: str,
+                        bank_time: datetime | None, now: datetime) -> bool:
+    """Record the status the outcome states, or refuse. True when recording it already
+    resolved the case (a flagged swipe that becomes final closes its case in the door)."""
+    from settlement.services.staff_events import staff_event_record
+
+    if outcome == FollowUpCase.Outcome.CREDITED_LATE:
+        if not (bank_reference.strip() and bank_time):
+            raise CaseError("swipe_not_credited", _(
+                "The swipe is not credited: record the credit first, or give the bank's reference and time."))
+        staff_event_record(case=case, by=by, status=Status.CREDITED, bank_reference=bank_reference,
+                           occurred_at=bank_time, evidence=note, now=now)
+    else:
+        if not bank_time:
+            raise CaseError("swipe_not_refunded", _(
+                "The swipe is not refunded: record the refund first, or give the time of the refund."))
+        staff_event_record(case=case, by=by, status=Status.REFUNDED, bank_reference=bank_reference,
+                           occurred_at=bank_time, evidence=note, now=now)
+    case.refresh_from_db()
+    if case.status != FollowUpCase.Status.RESOLVED:
+        return False
+    # Closed by the door with the swipe's facts; the person who resolved it is on record.
+    FollowUpCase.objects.filter(pk=case.pk).update(resolved_by=by, outcome=outcome)
+    if note.strip():
+        _entry(case, CaseEntry.Kind.NOTE, by=by, now=now, body=note.strip())
+    case.refresh_from_db()
+    return True
 
 
 def cases_close_arrived(*, txns: list[Transaction], now: datetime) -> list[int]:
@@ -206,28 +261,82 @@ def cases_close_arrived(*, txns: list[Transaction], now: datetime) -> list[int]:
     )
 
 
+def business_hours_before(*, days, now: datetime, tz, hours: int) -> datetime:
+    """The instant `hours` business hours before `now`: time on the calendar's business
+    days counts, weekends and holidays do not (as the SLA counts business days)."""
+    local = now.astimezone(tz)
+    left = timedelta(hours=max(hours, 0))
+    day_end = local
+    day = local.date()
+    for _step in range(400):  # a year of days off in a row is a data error; stop there
+        day_begin = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+        if days.is_business_day(day):
+            span = day_end - day_begin
+            if span >= left:
+                return day_end - left
+            left -= span
+        day -= timedelta(days=1)
+        day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return day_end
+
+
 def cases_escalate_untouched(*, now: datetime | None = None) -> int:
-    """Open or claimed cases nobody acted on for too long are escalated (and so rise
-    in the queue). A conditional update: concurrent runs escalate each case once."""
+    """Open or claimed cases nobody acted on for N business hours of their channel's
+    calendar are escalated, and so sort first in the queue (case_queue). A conditional
+    update: concurrent runs escalate each case once."""
+    from zoneinfo import ZoneInfo
+
+    from channels.models import Channel
+    from channels.selectors import business_days_for
+
     now = now or timezone.now()
-    stale_before = now - timedelta(hours=settings.DELAYS_CASE_ESCALATE_AFTER_HOURS)
+    hours = settings.DELAYS_CASE_ESCALATE_AFTER_HOURS
+    stale = Q()
+    for channel in Channel.objects.only("id", "calendar_id", "timezone"):
+        before = business_hours_before(days=business_days_for(channel.calendar_id), now=now,
+                                       tz=ZoneInfo(channel.timezone), hours=hours)
+        stale |= Q(channel_id=channel.id, last_action_at__lt=before)
+    if not stale:
+        return 0
+    untouched = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED]
     with db_transaction.atomic():
         ids = list(
             FollowUpCase.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED], last_action_at__lt=stale_before)
+            .filter(stale, status__in=untouched)
             .values_list("id", flat=True)[:1000]
         )
         if not ids:
             return 0
-        changed = FollowUpCase.objects.filter(
-            id__in=ids, status__in=[FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED]
-        ).update(status=FollowUpCase.Status.ESCALATED, escalated_at=now, last_action_at=now)
+        changed = FollowUpCase.objects.filter(id__in=ids, status__in=untouched).update(
+            status=FollowUpCase.Status.ESCALATED, escalated_at=now, last_action_at=now
+        )
         CaseEntry.objects.bulk_create([
             CaseEntry(case_id=i, kind=CaseEntry.Kind.ESCALATED, created_at=now,
-                      data={"automatic": True, "untouched_hours": settings.DELAYS_CASE_ESCALATE_AFTER_HOURS})
+                      data={"automatic": True, "untouched_business_hours": hours})
             for i in ids
         ])
     return changed
+
+
+def cases_resuggest_returned(*, txn_ids: list[int], now: datetime) -> int:
+    """A late swipe the bank just returned: its open case's cause becomes the wrong
+    settlement account, with the return as evidence (two statements)."""
+    from settlement.models.cases import Cause
+
+    cases = list(FollowUpCase.objects.filter(transaction_id__in=txn_ids, status__in=OPEN_STATUSES)
+                 .exclude(cause=Cause.WRONG_ACCOUNT).values_list("id", "cause"))
+    if not cases:
+        return 0
+    evidence = {"status": Status.RETURNED, "rule": "status_returned"}
+    FollowUpCase.objects.filter(id__in=[c for c, _ in cases]).update(
+        cause=Cause.WRONG_ACCOUNT, cause_evidence=evidence, last_action_at=now
+    )
+    CaseEntry.objects.bulk_create([
+        CaseEntry(case_id=c, kind=CaseEntry.Kind.CAUSE, created_at=now,
+                  data={"from": old, "to": Cause.WRONG_ACCOUNT, "automatic": True})
+        for c, old in cases
+    ])
+    return len(cases)
 
 
 @db_transaction.atomic
@@ -237,6 +346,7 @@ def incident_resolve(*, incident: ChannelIncident, by: AbstractBaseUser, note: s
     leave the incident and come back to the queue one by one for a re-check.
     Returns how many cases went back to the queue."""
     now = now or timezone.now()
+    _refuse_pan(note)
     changed = ChannelIncident.objects.filter(pk=incident.pk, status=ChannelIncident.Status.OPEN).update(
         status=ChannelIncident.Status.RESOLVED, resolved_at=now, resolved_by=by, note=note.strip()
     )

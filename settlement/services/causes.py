@@ -28,9 +28,11 @@ class CauseFacts:
     holidays: tuple[tuple[date, str], ...] = ()  # non-business days inside the window
     burst: int = 0  # late swipes of the channel in the incident window
     burst_threshold: int = 0
+    # From the payout's open PayoutDiscrepancy (stored by the payout door), never recomputed here.
     payout_reference: str = ""
     payout_amount: Decimal | None = None
     payout_net_sum: Decimal | None = None
+    payout_discrepancy: Decimal | None = None
     calendar_incomplete: bool = False
     outage_failures: int = 3
 
@@ -69,16 +71,13 @@ def cause_suggest(facts: CauseFacts) -> Suggestion:
         evidence["burst"] = facts.burst
     if facts.calendar_incomplete:
         evidence["calendar_incomplete"] = True
-    mismatch = (
-        facts.payout_amount is not None
-        and facts.payout_net_sum is not None
-        and facts.payout_amount != facts.payout_net_sum
-    )
+    mismatch = facts.payout_discrepancy is not None
     if mismatch:
         evidence["payout"] = {
             "reference": facts.payout_reference,
             "amount": str(facts.payout_amount),
             "sum_of_nets": str(facts.payout_net_sum),
+            "difference": str(facts.payout_discrepancy),
         }
 
     def found(cause: str, rule: str) -> Suggestion:
@@ -121,7 +120,7 @@ _RULES = {
 
 def evidence_describe(evidence: dict) -> list[str]:
     """The evidence as sentences for staff, in the active language."""
-    if not evidence:
+    if not evidence or evidence.get("rule") == "contradicts_final":  # shown side by side instead
         return []
     lines = [str(_RULES.get(evidence.get("rule", ""), evidence.get("rule", "")))]
     if "status" in evidence:

@@ -6,7 +6,7 @@ rows still to look at are exactly those in the partial index `txn_overdue_unflag
 bounded batch by index order. On PostgreSQL the batch is claimed with
 `FOR UPDATE SKIP LOCKED`, so two scanners never wait on or flag the same row; the
 `delayed_since IS NULL` re-check in the UPDATE and the unique constraints on events
-(`delayed:<txn id>`), cases (`case_one_open_per_txn`) and notifications
+(`delayed:<txn id>[:<late round>]`), cases (`case_one_open_per_txn`) and notifications
 (`notification_once_per_txn_state`) make a repeat harmless even without it.
 
 A batch costs a constant number of statements whatever its size: claim, channels,
@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db import transaction as db_transaction
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from channels.business_days import BusinessDays, first_business_day
@@ -38,7 +38,7 @@ from settlement.models import (
     CaseEntry,
     ChannelIncident,
     FollowUpCase,
-    Payout,
+    PayoutDiscrepancy,
     SettlementEvent,
     Transaction,
 )
@@ -53,7 +53,7 @@ _NON_FINAL_SQL = ", ".join(f"'{s}'" for s in sorted(NON_FINAL_STATUSES))
 _LATE_WHERE = f"status IN ({_NON_FINAL_SQL}) AND delayed_since IS NULL AND overdue_at <= %s"
 _RETURNED = (
     "id", "channel_id", "merchant_id", "reference", "amount", "status", "business_date",
-    "expected_by", "overdue_at", "payout_id", "calendar_incomplete",
+    "expected_by", "overdue_at", "payout_id", "calendar_incomplete", "late_round",
 )
 
 
@@ -70,6 +70,7 @@ class LateRow:
     overdue_at: datetime
     payout_id: int | None
     calendar_incomplete: bool
+    late_round: int = 0  # > 0: late again after a reschedule; its ids carry the round
 
 
 @dataclass
@@ -208,9 +209,10 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         return report
     channels = {c.id: c for c in Channel.objects.filter(id__in={r.channel_id for r in rows})}
     payout_ids = {r.payout_id for r in rows if r.payout_id}
+    # The payout door stores discrepancies; the scan reads them, it never recomputes one.
     payouts = (
-        {p["id"]: p for p in Payout.objects.filter(id__in=payout_ids)
-         .annotate(net_sum=Sum("transactions__net")).values("id", "reference", "amount", "net_sum")}
+        {d["payout_id"]: d for d in PayoutDiscrepancy.objects.filter(payout_id__in=payout_ids, resolved_at__isnull=True)
+         .values("payout_id", "payout__reference", "amount", "expected", "difference")}
         if payout_ids else {}
     )
 
@@ -221,7 +223,8 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         cursor.execute(
             f"INSERT INTO {SettlementEvent._meta.db_table} (channel_id, transaction_id, event_id, type, source, "
             "outcome, from_status, to_status, occurred_at, received_at, payout_reference, reason, payload, fingerprint) "
-            f"SELECT channel_id, id, 'delayed:' || id, %s, %s, %s, status, status, overdue_at, %s, '', '', "
+            f"SELECT channel_id, id, 'delayed:' || id || CASE WHEN late_round > 0 THEN ':' || late_round ELSE '' END, "
+            "%s, %s, %s, status, status, overdue_at, %s, '', '', "
             f"{_json_object()}('expected_by', expected_by, 'overdue_at', overdue_at), '' "
             f"FROM {txn_table} WHERE id {ids_sql} ON CONFLICT DO NOTHING",
             [EventType.DELAYED, SettlementEvent.Source.SYSTEM, "applied", _db_dt(now), *ids_params],
@@ -253,14 +256,15 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
             holidays=holidays_in_window(days, business_date=r.business_date, expected_by=r.expected_by, tz=tz),
             burst=per_channel[r.channel_id] + recent.get(r.channel_id, 0),
             burst_threshold=threshold,
-            payout_reference=payout["reference"] if payout else "",
+            payout_reference=payout["payout__reference"] if payout else "",
             payout_amount=payout["amount"] if payout else None,
-            payout_net_sum=payout["net_sum"] if payout else None,
+            payout_net_sum=payout["expected"] if payout else None,
+            payout_discrepancy=payout["difference"] if payout else None,
             calendar_incomplete=r.calendar_incomplete,
             outage_failures=settings.DELAYS_POLL_FAILURES_OUTAGE,
         ))
         case_rows.append([
-            f"{reference_prefix}{r.id:06d}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
+            f"{reference_prefix}{r.id:06d}{f'-{r.late_round}' if r.late_round else ''}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
             FollowUpCase.Status.OPEN, FollowUpCase.Origin.DETECTED, suggestion.cause,
             json.dumps(suggestion.evidence), str(r.amount), db_now, db_sla, db_now, "",
         ])
@@ -300,6 +304,7 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
             for r in by_id.values()
         ],
         now=now,
+        late_rounds={r.id: r.late_round for r in rows if r.late_round},
     )
     report.notifications = len(report.notification_ids)
     return report
@@ -374,7 +379,7 @@ def delays_flag(
         report.add(batch)
         if batch.notification_ids:
             ids = batch.notification_ids
-            db_transaction.on_commit(lambda ids=ids: send_notification_emails.delay(ids))
+            db_transaction.on_commit(lambda ids=ids: send_notification_emails.delay(ids), robust=True)
         if batch.flagged < batch_size:
             break
         report.more = number == max_batches - 1
@@ -415,7 +420,7 @@ def delays_on_final(*, txns: list[Transaction], now: datetime) -> None:
     if notification_ids:
         from settlement.tasks import send_notification_emails
 
-        db_transaction.on_commit(lambda: send_notification_emails.delay(notification_ids))
+        db_transaction.on_commit(lambda: send_notification_emails.delay(notification_ids), robust=True)
 
 
 def arrival_explained(txn: Transaction) -> dict:

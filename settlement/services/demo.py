@@ -20,6 +20,7 @@ from settlement.arrival import Cycle
 from settlement.lifecycle import EventType
 from settlement.models import SettlementEvent, Transaction
 from settlement.services.events import EventInput, events_apply
+from settlement.services.payouts import PayoutInput, payout_upsert
 from settlement.services.transactions import NewTransaction, transaction_create
 
 DEMO_CHANNELS = [("demo-acq", "示例收单 Demo Acquirer"), ("demo-pay", "示例支付 Demo Pay Platform")]
@@ -33,6 +34,8 @@ DEMO_MERCHANTS = [
     ("M100004", "晨光文具 Morning Stationery", 1, Cycle.D0, "9042"),
 ]
 SECRETS_FILE = Path(settings.VAR_DIR) / "demo_channels.json"
+# The simulator verifies our status queries with these (simulate_acquirer reads them).
+POLL_SECRETS_FILE = Path(settings.VAR_DIR) / "demo_poll_secrets.json"
 DEMO_STUCK_FOR = timedelta(minutes=20)
 
 
@@ -45,11 +48,13 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
     rng = random.Random(seed)
     now = timezone.now()
     secrets = {}
+    poll_secrets = {}
     channels = []
     for i, (code, name) in enumerate(DEMO_CHANNELS):
         poll_url = f"{poll_base_url.rstrip('/')}/{code}/status" if poll_base_url else ""
         channel, secret = channel_create(code=code, name=name, poll_url=poll_url, poll_interval_seconds=15 + 5 * i)
         secrets[code] = secret
+        poll_secrets[code] = channel.poll_secret
         channels.append(channel)
 
     User = get_user_model()
@@ -66,10 +71,13 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
         if no in ("M100001", "M100003"):  # the demo login owns two merchants, to show switching
             Membership.objects.create(user=merchant_user, merchant=merchant)
         _demo_swipes(rng, merchant, terminal, now, swipes_per_merchant)
+        _demo_payouts(merchant, now, off_by=Decimal("0.01") if no == "M100001" else Decimal("0"))
 
     SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
     SECRETS_FILE.write_text(json.dumps(secrets, indent=2))
     SECRETS_FILE.chmod(0o600)
+    POLL_SECRETS_FILE.write_text(json.dumps(poll_secrets, indent=2))
+    POLL_SECRETS_FILE.chmod(0o600)
     return secrets
 
 
@@ -114,3 +122,21 @@ def _demo_swipes(rng: random.Random, merchant: Merchant, terminal: Terminal, now
             # Stuck: the simulated acquirer is asked about it only after a while, so the
             # demo shows open late cases first and then their late arrival closing them.
             Transaction.objects.filter(pk=txn.pk).update(next_poll_at=now + DEMO_STUCK_FOR)
+
+
+def _demo_payouts(merchant: Merchant, now, *, off_by: Decimal) -> None:
+    """One bank credit per business day of settled swipes, posted as "sent" through the
+    payout door: those whose swipes are all credited become credited by the
+    credited-by-swipes rule, the others wait for their last swipe. `off_by` makes the
+    oldest credit not add up, so the demo shows a stored discrepancy and its staff case."""
+    days: dict = {}
+    for txn in (Transaction.objects.filter(merchant=merchant, status__in=["settled", "credited"])
+                .order_by("business_date", "id")):
+        days.setdefault(txn.business_date, []).append(txn)
+    for i, (day, txns) in enumerate(sorted(days.items())):
+        payout_upsert(channel=merchant.channel, now=now, data=PayoutInput(
+            reference=f"PO-{merchant.merchant_no}-{day:%Y%m%d}", merchant_no=merchant.merchant_no,
+            amount=sum((t.net for t in txns), Decimal("0.00")) + (off_by if i == 0 else 0), status="sent",
+            transaction_references=tuple(t.reference for t in txns),
+            sent_at=max(t.settled_at or t.captured_at for t in txns),
+        ))

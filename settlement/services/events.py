@@ -4,6 +4,11 @@ A batch costs a constant number of SQL statements: lock the batch's transactions
 (SELECT ... FOR UPDATE, in id order so two batches cannot deadlock), read their known
 events and the already-seen event ids, judge every event in Python with the pure
 lifecycle fold, then one INSERT for the event rows and one UPDATE for the rows.
+Final is final: an event that would move a final swipe elsewhere is judged
+`contradicts_final` by the same fold, stored (outcome contradicts_final, from = to = the
+final status, per-item code `transaction_final`), never folded again, and opens or joins
+the swipe's data-error case (settlement.services.data_errors; no statement otherwise).
+Staff are told at the form instead: their contradicting entries are refused, not stored.
 Holding the row locks makes a duplicate of the same event wait and then see the first
 one; the unique (channel, event_id) constraint catches the rest (same id reused for
 another reference), in which case the whole batch is re-judged once more.
@@ -26,13 +31,18 @@ from channels.models import Channel
 from settlement.lifecycle import (
     FINAL_STATUSES,
     LIFECYCLE_EVENT_TYPES,
+    RESERVED_EVENT_ID_PREFIXES,
     Judgement,
     LifecycleEvent,
     Outcome,
     judge,
 )
-from settlement.models import Payout, SettlementEvent, Transaction
+from settlement.models import SettlementEvent, Transaction
+from settlement.pan import contains_full_pan
+from settlement.services.data_errors import Contradiction, data_errors_record, event_facts
 from settlement.services.delays import delays_on_final
+from settlement.services.payout_links import payouts_on_swipe_events
+from settlement.services.reschedule import deadlines_on_events
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +79,7 @@ class EventInput:
 class EventResult:
     event_id: str
     reference: str
-    result: str  # applied / stale / duplicate / rejected
+    result: str  # applied / stale / duplicate / rejected / contradicts_final
     code: str = ""
     message: str = ""
     transaction: Transaction | None = None
@@ -86,6 +96,9 @@ def _validate(item: EventInput, now: datetime) -> EventResult | None:
         return _reject(item, "naive_datetime", "occurred_at needs a UTC offset.")
     if item.occurred_at > now + MAX_CLOCK_SKEW:
         return _reject(item, "occurred_in_future", "occurred_at is in the future.")
+    # The one door checks too: poll answers and staff entries reach it without the API's item check.
+    if any(contains_full_pan(t) for t in (item.reason, item.payout_reference, item.reference, item.event_id) if t):
+        return _reject(item, "full_pan_forbidden", "A full card number is not accepted; send first 6 + last 4 at most.")
     return None
 
 
@@ -127,24 +140,26 @@ def _events_apply_once(
     rows = SettlementEvent.objects.filter(
         Q(channel=channel, event_id__in=[e.event_id for e in events])
         | Q(transaction__in=[t.id for t in txns.values()], type__in=list(LIFECYCLE_EVENT_TYPES))
-    ).values_list("channel_id", "transaction_id", "type", "occurred_at", "event_id", "fingerprint")
+    ).values_list("channel_id", "transaction_id", "type", "occurred_at", "event_id", "fingerprint", "outcome")
     wanted_ids = {e.event_id for e in events}
-    for channel_id, txn_id, kind, occurred_at, event_id, fingerprint in rows:
+    for channel_id, txn_id, kind, occurred_at, event_id, fingerprint, outcome in rows:
         if channel_id == channel.id and event_id in wanted_ids:
             seen[event_id] = fingerprint
-        if kind in LIFECYCLE_EVENT_TYPES and txn_id in known_ids:
+        # A contradicting event was never applied: it is no input of the fold.
+        if kind in LIFECYCLE_EVENT_TYPES and txn_id in known_ids and outcome != Outcome.CONTRADICTS_FINAL:
             known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
-    payout_refs = {e.payout_reference for e in events if e.payout_reference}
-    payouts = (
-        {p.reference: p for p in Payout.objects.filter(channel=channel, reference__in=payout_refs)}
-        if payout_refs
-        else {}
-    )
 
+    outside = source in (SettlementEvent.Source.PUSH, SettlementEvent.Source.POLL)
     results: list[EventResult] = []
     new_rows: list[tuple] = []  # values in _EVENT_COLUMNS order
     changed: dict[int, Transaction] = {}
+    contradictions: list[Contradiction] = []
+    payout_named: list[tuple] = []  # for the payout door: applied events that name a payout
     for item in events:
+        if outside and item.event_id.startswith(RESERVED_EVENT_ID_PREFIXES):
+            # Checked by the item rules already; here too, so no caller can pre-empt our ids.
+            results.append(_reject(item, "reserved_event_id", "This event id prefix is reserved for the system."))
+            continue
         fingerprint = item.fingerprint()
         if item.event_id in seen:
             if seen[item.event_id] == fingerprint:
@@ -164,14 +179,29 @@ def _events_apply_once(
             continue
         new = LifecycleEvent(item.type, item.occurred_at, item.event_id)
         verdict = judge(known[txn.id], new)
-        if verdict.outcome == Outcome.REJECTED:
+        if verdict.outcome == Outcome.REJECTED or (
+            verdict.outcome == Outcome.CONTRADICTS_FINAL and source == SettlementEvent.Source.STAFF
+        ):
             results.append(_reject(item, verdict.code, verdict.message))
+            continue
+        if verdict.outcome == Outcome.CONTRADICTS_FINAL:
+            seen[item.event_id] = fingerprint
+            new_rows.append((
+                channel.id, txn.id, item.event_id, item.type, source, verdict.outcome, txn.status, txn.status,
+                item.occurred_at, now, item.payout_reference, item.reason[:300], item.payload, fingerprint,
+            ))
+            contradictions.append(Contradiction(
+                transaction=txn, final=_final_event(known[txn.id], verdict),
+                contradicting=event_facts(event_id=item.event_id, type=item.type, occurred_at=item.occurred_at,
+                                          source=source, received_at=now.isoformat()),
+            ))
+            results.append(EventResult(item.event_id, item.reference, verdict.outcome, verdict.code,
+                                       verdict.message, transaction=txn))
             continue
         from_status = txn.status
         _set_state(txn, verdict)
-        payout = payouts.get(item.payout_reference)
-        if payout is not None and payout.merchant_id == txn.merchant_id:
-            txn.payout = payout
+        if item.payout_reference and verdict.outcome == Outcome.APPLIED:
+            payout_named.append((txn, item.payout_reference, item.occurred_at, item.event_id))
         known[txn.id].append(new)
         changed[txn.id] = txn
         seen[item.event_id] = fingerprint
@@ -191,7 +221,22 @@ def _events_apply_once(
         _update_state(list(changed.values()))
         # Flagged swipes that became final close their cases (no statements otherwise).
         delays_on_final(txns=list(changed.values()), now=now)
+        # Payout links and the credited-by-swipes rule (no statements unless a payout is named or a swipe credited).
+        payouts_on_swipe_events(channel=channel, named=payout_named, txns=changed.values(), source=source, now=now)
+        # Re-settled swipes get a new deadline; late-and-returned ones a new cause.
+        deadlines_on_events(txns=list(changed.values()), known=known, now=now)
+    if contradictions:
+        data_errors_record(channel=channel, contradictions=contradictions, now=now)
     return results
+
+
+def _final_event(known: list[LifecycleEvent], verdict: Judgement) -> dict:
+    """The stored event that made the swipe final (the evidence's other side)."""
+    state = verdict.state
+    for event in known:
+        if event.type == state.progress and event.occurred_at == state.final_at:
+            return event_facts(event_id=event.key, type=event.type, occurred_at=event.occurred_at)
+    return {"event_id": "", "type": state.progress, "occurred_at": state.final_at.isoformat() if state.final_at else ""}
 
 
 _STATE_FIELDS = [

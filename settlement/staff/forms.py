@@ -2,6 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from settlement.lifecycle import EventType
 from settlement.models import FollowUpCase
 from settlement.models.cases import Cause
 from settlement.staff.selectors import AGE_BUCKETS
@@ -51,6 +52,26 @@ class EscalateForm(forms.Form):
 class ResolveForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=FollowUpCase.Outcome.choices)
     note = forms.CharField(label=_("Note"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # "Credited late" on a swipe not credited yet records the credit in the same step.
+    bank_reference = forms.CharField(label=_("Bank reference (if not recorded yet)"), max_length=64, required=False)
+    bank_time = forms.DateTimeField(label=_("Time the bank gave"), required=False, widget=_LOCAL_DT)
+
+
+class RecordEventForm(forms.Form):
+    """What the bank or acquirer confirmed, recorded as a staff event (the one door)."""
+
+    status = forms.ChoiceField(label=_("Confirmed status"), choices=[
+        (EventType.CREDITED, _("Credited (bank confirmed)")),
+        (EventType.RETURNED, _("Returned by the bank")),
+        (EventType.REFUNDED, _("Refunded")),
+        (EventType.REVERSED, _("Reversed")),
+        (EventType.RELEASED, _("Released from hold")),
+    ])
+    occurred_at = forms.DateTimeField(label=_("Time the bank gave"), required=False, widget=_LOCAL_DT)
+    bank_reference = forms.CharField(label=_("Bank reference"), max_length=64, required=False)
+    reason = forms.CharField(label=_("Reason (for a return)"), max_length=300, required=False)
+    evidence = forms.CharField(label=_("Evidence (who said it, how)"), max_length=2000, required=False,
+                               widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class IncidentResolveForm(forms.Form):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from settlement.models import ChannelIncident, FollowUpCase, SettlementEvent
@@ -24,8 +24,8 @@ class QueueFilters:
 
 
 def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySet[FollowUpCase]:
-    """Cases matching the filters, most urgent first: SLA due time, then the money at
-    stake, then the oldest. Served by case_open_by_sla for the default (unresolved) view."""
+    """Cases matching the filters, most urgent first: escalated ones, then SLA due time,
+    then the money at stake, then the oldest."""
     now = now or timezone.now()
     qs = FollowUpCase.objects.all()
     if filters.status:
@@ -45,7 +45,10 @@ def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySe
         qs = qs.filter(opened_at__lte=now - timedelta(days=low))
         if high is not None:
             qs = qs.filter(opened_at__gt=now - timedelta(days=high + 1))
-    return qs.order_by("sla_due_at", "-amount_at_stake", "opened_at", "id")
+    # Escalated cases first (they are escalated because they need it), then SLA, money.
+    escalated_first = Case(When(status=FollowUpCase.Status.ESCALATED, then=Value(0)), default=Value(1),
+                           output_field=IntegerField())
+    return qs.order_by(escalated_first, "sla_due_at", "-amount_at_stake", "opened_at", "id")
 
 
 def queue_totals(qs: QuerySet[FollowUpCase]) -> dict:
@@ -74,7 +77,8 @@ def case_detail(case_id: int) -> FollowUpCase:
 def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
     if not case.transaction_id:
         return []
-    return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).order_by("occurred_at", "id"))
+    return list(SettlementEvent.objects.filter(transaction_id=case.transaction_id).select_related("recorded_by")
+                .order_by("occurred_at", "id"))
 
 
 def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
@@ -97,3 +101,33 @@ def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dic
     totals = qs.aggregate(count=Count("id"), amount=Sum("amount"))
     rows = list(qs.select_related("merchant", "channel").order_by("overdue_at")[:limit])
     return {"count": totals["count"], "amount": totals["amount"] or Decimal("0")}, rows
+
+
+@dataclass(frozen=True)
+class PollApplyProblem:
+    code: str
+    name: str
+    error: str
+    since: datetime
+    stopped: int  # rows no longer polled (POLL_MAX_APPLY_FAILURES reached)
+
+
+def poll_apply_problems() -> list[PollApplyProblem]:
+    """Channels whose poll answers failed to apply (our side, not the acquirer's): the
+    staff queue's banner. One query on the small channel table, plus one count over
+    the tiny txn_poll_apply_failing index only when there is a problem."""
+    from django.conf import settings
+
+    from channels.models import Channel
+    from settlement.models import Transaction
+
+    channels = list(Channel.objects.exclude(poll_apply_error="").order_by("code"))
+    if not channels:
+        return []
+    stopped = dict(
+        Transaction.objects.filter(channel__in=channels, poll_apply_failures__gte=settings.POLL_MAX_APPLY_FAILURES,
+                                   next_poll_at__isnull=True)
+        .values("channel_id").annotate(n=Count("id")).order_by().values_list("channel_id", "n")
+    )
+    return [PollApplyProblem(c.code, c.name, c.poll_apply_error, c.poll_apply_error_at, stopped.get(c.id, 0))
+            for c in channels]

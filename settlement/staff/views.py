@@ -15,11 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from channels.models import Channel
+from channels.selectors import calendars_missing_next_year
+from settlement.lifecycle import Outcome, Status
 from settlement.models import ChannelIncident, FollowUpCase
 from settlement.models.cases import Cause
 from settlement.services import cases as case_services
 from settlement.services.causes import evidence_describe
+from settlement.services.data_errors import data_error_sides
 from settlement.services.delays import arrival_explained
+from settlement.services.staff_events import staff_event_record
 from settlement.staff import forms
 from settlement.staff.selectors import (
     QueueFilters,
@@ -28,6 +32,7 @@ from settlement.staff.selectors import (
     case_queue,
     case_timeline,
     open_incidents,
+    poll_apply_problems,
     queue_totals,
 )
 
@@ -68,6 +73,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "at_risk": at_risk,
         "at_risk_rows": at_risk_rows,
+        "poll_problems": poll_apply_problems() if not request.htmx else [],
         "form": form,
         "filters": filters,
         "page": page,
@@ -77,6 +83,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "causes": Cause,
         "now": now,
         "querystring": _querystring(request),
+        # From 1 November: next year's calendar is a task until it is complete.
+        "calendars_missing": calendars_missing_next_year(today=timezone.localdate(now)) if not request.htmx else [],
+        "next_year": timezone.localdate(now).year + 1,
     }
     template = "settlement/staff/_queue.html" if request.htmx else "settlement/staff/queue.html"
     return render(request, template, context)
@@ -101,6 +110,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         "events": case_timeline(case),
         "entries": case.entries.select_related("author"),
         "arrival": arrival_explained(case.transaction) if case.transaction else None,
+        "data_error": data_error_sides(case),
         "evidence": evidence_describe(case.cause_evidence),
         "breached": case.status != FollowUpCase.Status.RESOLVED and case.sla_due_at < now,
         "now": now,
@@ -110,6 +120,7 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         "follow_up_form": forms.FollowUpForm(),
         "escalate_form": forms.EscalateForm(),
         "resolve_form": forms.ResolveForm(),
+        "record_form": forms.RecordEventForm(),
         "is_open": case.status != FollowUpCase.Status.RESOLVED,
     }
     return render(request, "settlement/staff/case.html", context)
@@ -124,6 +135,7 @@ def _act(request: HttpRequest, case: FollowUpCase, action: str) -> str:
     form_class = {
         "assign": forms.AssignForm, "note": forms.NoteForm, "contact": forms.ContactForm,
         "follow-up": forms.FollowUpForm, "escalate": forms.EscalateForm, "resolve": forms.ResolveForm,
+        "record": forms.RecordEventForm,
     }.get(action)
     if form_class is None:
         raise Http404
@@ -148,7 +160,15 @@ def _act(request: HttpRequest, case: FollowUpCase, action: str) -> str:
     if action == "escalate":
         case_services.case_escalate(case=case, by=user, reason=d["reason"])
         return _("Case escalated.")
-    case_services.case_resolve(case=case, by=user, outcome=d["outcome"], note=d["note"])
+    if action == "record":
+        recorded = staff_event_record(case=case, by=user, status=d["status"], occurred_at=d["occurred_at"],
+                                      bank_reference=d["bank_reference"], reason=d["reason"], evidence=d["evidence"])
+        label = Status(recorded.status).label
+        if recorded.outcome == Outcome.APPLIED:
+            return _("Recorded: the swipe is now %(status)s.") % {"status": label}
+        return _("Recorded; it changed nothing: the swipe is %(status)s.") % {"status": label}
+    case_services.case_resolve(case=case, by=user, outcome=d["outcome"], note=d["note"],
+                               bank_reference=d["bank_reference"], bank_time=d["bank_time"])
     return _("Case resolved.")
 
 
@@ -159,9 +179,9 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
     try:
         messages.success(request, _act(request, case, action))
     except case_services.CaseError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
     except ValueError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, str(exc), extra_tags="code-invalid_form")
     return redirect("staff:case", case_id=case.pk)
 
 

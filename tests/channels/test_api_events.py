@@ -1,5 +1,6 @@
 """POST events: through the one door (events_apply, source "push"), per-item results."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -67,6 +68,9 @@ def test_an_older_event_is_stale_and_does_not_move_back(acquirer, txn):
         (event("x4", occurred_at="not a date"), "invalid_datetime"),
         (event("x5", occurred_at="2099-01-01T00:00:00+00:00"), "occurred_in_future"),
         (event("captured:R1"), "reserved_event_id"),
+        (event("delayed:42"), "reserved_event_id"),
+        (event("staff:0c1d"), "reserved_event_id"),
+        (event("rescheduled:7"), "reserved_event_id"),
         ({"reference": "R1", "type": "cleared", "occurred_at": "2026-11-20T10:00:00+08:00"}, "missing_field"),
         (event("x6", reason="card 6222 0212 3456 7890 was used"), None),
         (event("x7", reason="card 4111111111111111"), "full_pan_forbidden"),
@@ -143,4 +147,42 @@ def test_out_of_order_pushes_end_in_the_in_order_state(client, channel, data):
             assert result["result"] in ("applied", "stale", "duplicate"), result
     txn = Transaction.objects.get(channel=channel, reference=reference)
     assert txn.status == in_order_status(events)
-    assert txn.events.count() == 1 + len(events)
+    assert txn.events.exclude(type="rescheduled").count() == 1 + len(events)  # + captured; a re-payment adds its system event
+
+
+def test_an_event_contradicting_a_final_status_is_stored_and_answered_with_its_code(acquirer, txn):
+    now = timezone.now()
+    results(acquirer.post("events", {"events": [event("c1", kind="credited", occurred_at=now - timedelta(minutes=5))]}))
+    [answer] = results(acquirer.post("events", {"events": [event("r1", kind="reversed", occurred_at=now)]}))
+    assert (answer["result"], answer["status"], answer["error"]["code"]) == ("contradicts_final", "credited",
+                                                                             "transaction_final")
+    assert SettlementEvent.objects.get(event_id="r1").outcome == "contradicts_final"
+
+
+def test_a_pushed_delayed_id_is_refused_so_the_late_scan_still_writes_its_audit_row(acquirer, txn):
+    from settlement.services.delays import delays_flag
+
+    [answer] = results(acquirer.post("events", {"events": [event(f"delayed:{txn.pk}", kind="cleared")]}))
+    assert (answer["result"], answer["error"]["code"]) == ("rejected", "reserved_event_id")
+    delays_flag(now=txn.overdue_at + timedelta(minutes=1))
+    row = SettlementEvent.objects.get(event_id=f"delayed:{txn.pk}")
+    assert (row.type, row.source, row.transaction_id) == ("delayed", "system", txn.pk)
+
+@pytest.mark.parametrize("reason", ["卡号６２２５８８０１２３４５６７８３", "6225 8801 2345 6783 123", "6225.8801.2345.6783"])
+def test_a_card_number_in_any_spelling_is_refused_even_json_escaped(acquirer, txn, reason):
+    # ensure_ascii: the raw body holds "\\uff16...", a card number only once decoded
+    raw = json.dumps({"events": [event("e1", kind="cleared", reason=reason)]}, ensure_ascii=True).encode()
+    [result] = results(acquirer.post("events", raw=raw))
+    assert (result["result"], result["error"]["code"]) == ("rejected", "full_pan_forbidden")
+    assert not SettlementEvent.objects.filter(event_id="e1").exists()
+
+
+def test_the_one_door_refuses_a_card_number_from_a_poll_answer(channel, txn):
+    from settlement.services.events import EventInput, events_apply
+
+    item = EventInput(event_id="p1", reference="R1", type="cleared", occurred_at=timezone.now(),
+                      reason="持卡人 ６２２５８８０１２３４５６７８３")
+    [result] = events_apply(channel=channel, events=[item], source=SettlementEvent.Source.POLL)
+    assert (result.result, result.code) == ("rejected", "full_pan_forbidden")
+    txn.refresh_from_db()
+    assert txn.status == "captured" and not SettlementEvent.objects.filter(event_id="p1").exists()

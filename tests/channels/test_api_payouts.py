@@ -7,8 +7,17 @@ import pytest
 from django.utils import timezone
 
 from merchants.models import Merchant, Terminal
-from settlement.models import Payout, ReconciliationRun, SettlementFile, Transaction
-from tests.channels.conftest import swipe
+from settlement.models import (
+    FollowUpCase,
+    Payout,
+    PayoutDiscrepancy,
+    PayoutEvent,
+    ReconciliationRun,
+    SettlementFile,
+    Transaction,
+)
+from settlement.payout_lifecycle import CREDITED_BY_SWIPES_RULE
+from tests.channels.conftest import event, swipe
 from tests.factories import MerchantFactory, make_transaction
 
 pytestmark = pytest.mark.django_db
@@ -103,6 +112,165 @@ def test_a_payout_rejects_what_it_cannot_cover(acquirer, swipes, channel):
     assert body["transaction_count"] == 1 and body["discrepancy_flagged"] is True
     other = acquirer.post("payouts", payout(payout_reference="PO-2", transaction_references=["P1"])).json()
     assert other["rejected"][0]["code"] == "linked_to_other_payout"
+
+
+# --- the payout door (issue 9, items 2 and 3) -----------------------------------------
+def test_a_retried_sent_after_credited_is_stale_and_credited_at_is_kept(acquirer, swipes):
+    # given a payout the acquirer reported sent, then credited
+    acquirer.post("payouts", payout())
+    acquirer.post("payouts", payout(status="credited", credited_at="2026-11-21T15:00:00+08:00"))
+    # when the acquirer's retry of the first post arrives
+    retry = acquirer.post("payouts", payout())
+    # then it is stored as stale and changes nothing
+    assert retry.status_code == 200 and retry.json()["status_outcome"] == "stale"
+    assert retry.json()["status"] == "credited" and retry.json()["credited_at"] == "2026-11-21T15:00:00+08:00"
+    stored = Payout.objects.get()
+    assert stored.status == "credited" and stored.credited_at.isoformat() == "2026-11-21T07:00:00+00:00"
+    trail = list(PayoutEvent.objects.filter(kind="status").values_list("from_status", "to_status", "outcome"))
+    assert trail == [("", "sent", "applied"), ("sent", "credited", "applied"), ("credited", "sent", "stale")]
+
+
+def test_a_late_older_status_is_stale(acquirer, swipes):
+    acquirer.post("payouts", payout(status="returned", occurred_at="2026-11-21T12:00:00+08:00"))
+    late = acquirer.post("payouts", payout(status="pending", occurred_at="2026-11-21T08:00:00+08:00")).json()
+    assert (late["status_outcome"], late["status"]) == ("stale", "returned")
+    again = acquirer.post("payouts", payout(status="sent", sent_at="2026-11-22T09:00:00+08:00")).json()
+    assert (again["status_outcome"], again["status"]) == ("applied", "sent")  # sent again after the return
+    assert again["sent_at"] == "2026-11-22T09:00:00+08:00"
+
+
+def test_a_payout_is_credited_when_every_swipe_in_it_is_credited(acquirer, swipes):
+    acquirer.post("payouts", payout())
+    at = timezone.now() - timedelta(minutes=10)
+    acquirer.post("events", {"events": [event("c1", reference="P1", kind="credited", occurred_at=at,
+                                              payout_reference="PO-1")]})
+    assert Payout.objects.get().status == "sent"  # one of two swipes arrived
+    acquirer.post("events", {"events": [event("c2", reference="P2", kind="credited", occurred_at=at + timedelta(
+        minutes=1), payout_reference="PO-1")]})
+    stored = Payout.objects.get()
+    assert stored.status == "credited" and stored.credited_at == at + timedelta(minutes=1)
+    system = PayoutEvent.objects.get(kind="status", to_status="credited")
+    assert (system.source, system.rule, system.from_status) == ("system", CREDITED_BY_SWIPES_RULE, "sent")
+    assert system.occurred_at == at + timedelta(minutes=1)
+
+
+def test_a_repost_that_drops_a_swipe_unlinks_it_with_a_trail(acquirer, swipes):
+    acquirer.post("payouts", payout())
+    body = acquirer.post("payouts", payout(amount="99.40", transaction_references=["P1"])).json()
+    assert (body["transaction_count"], body["discrepancy_flagged"]) == (1, False)
+    assert Transaction.objects.get(reference="P2").payout is None
+    dropped = PayoutEvent.objects.get(kind="unlinked")
+    assert (dropped.transaction.reference, dropped.reason) == ("P2", "dropped")
+    assert PayoutEvent.objects.filter(kind="amended").count() == 1
+    # and a post that gives no list leaves the set alone
+    acquirer.post("payouts", {k: v for k, v in payout(amount="99.40").items() if k != "transaction_references"})
+    assert Transaction.objects.get(reference="P1").payout.reference == "PO-1"
+
+
+def test_a_stale_swipe_event_never_relinks_a_swipe(acquirer, swipes):
+    now = timezone.now()
+    acquirer.post("payouts", payout(payout_reference="PO-2", transaction_references=["P1"], amount="99.40"))
+    acquirer.post("payouts", payout(payout_reference="PO-9", transaction_references=[], amount="0.00"))
+    acquirer.post("events", {"events": [event("s1", reference="P1", kind="settled", occurred_at=now - timedelta(
+        minutes=5))]})
+    [late] = acquirer.post("events", {"events": [event("s0", reference="P1", kind="cleared", occurred_at=now - timedelta(
+        minutes=50), payout_reference="PO-9")]}).json()["results"]
+    assert late["result"] == "stale"
+    assert Transaction.objects.get(reference="P1").payout.reference == "PO-2"
+    assert not PayoutEvent.objects.filter(kind="linked", payout__reference="PO-9").exists()
+
+
+def test_an_event_naming_a_payout_not_here_yet_links_when_it_arrives(acquirer, swipes):
+    acquirer.post("events", {"events": [event("c1", reference="P1", kind="cleared", payout_reference="PO-LATER")]})
+    assert Transaction.objects.get(reference="P1").pending_payout_reference == "PO-LATER"
+    body = acquirer.post("payouts", {"payout_reference": "PO-LATER", "merchant_no": "M900001", "amount": "99.40",
+                                     "status": "sent", "sent_at": timezone.now().isoformat()}).json()
+    assert (body["transaction_count"], body["discrepancy_flagged"]) == (1, False)
+    linked = Transaction.objects.get(reference="P1")
+    assert (linked.payout.reference, linked.pending_payout_reference) == ("PO-LATER", "")
+    assert PayoutEvent.objects.get(kind="linked").reason == "waited"
+
+
+def test_a_discrepancy_is_stored_with_one_case_and_resolved_by_a_later_post(acquirer, swipes):
+    # when a payout does not add up
+    body = acquirer.post("payouts", payout(amount="300.00")).json()
+    # then the difference is a stored fact with one data-error case for staff
+    found = PayoutDiscrepancy.objects.get()
+    assert (found.amount, found.expected, found.difference, found.resolved_at) == (
+        Decimal("300.00"), Decimal("298.20"), Decimal("1.80"), None)
+    assert body["discrepancy_found_at"] is not None
+    case = FollowUpCase.objects.get(payout__reference="PO-1")
+    assert (case.cause, case.origin, case.transaction, case.status) == ("data_error", "system", None, "open")
+    assert case.cause_evidence["payout"]["sum_of_nets"] == "298.20"
+    # a retry and another wrong amount update the same row and case, never a second one
+    acquirer.post("payouts", payout(amount="300.00"))
+    acquirer.post("payouts", payout(amount="301.00"))
+    assert PayoutDiscrepancy.objects.get().difference == Decimal("2.80")
+    assert FollowUpCase.objects.filter(payout__reference="PO-1").count() == 1
+    # when a later post makes the sums agree, it is resolved and the case says so
+    fixed = acquirer.post("payouts", payout()).json()
+    assert fixed["discrepancy_flagged"] is False and fixed["discrepancy_found_at"] is None
+    assert PayoutDiscrepancy.objects.get().resolved_at is not None
+    assert case.entries.filter(kind="note").count() == 1
+
+
+def test_a_swipe_of_a_returned_payout_moves_to_its_repayment(acquirer, swipes):
+    acquirer.post("payouts", payout())
+    acquirer.post("payouts", payout(status="returned"))
+    repaid = acquirer.post("payouts", payout(payout_reference="PO-1-R", sent_at=timezone.now().isoformat())).json()
+    assert repaid["rejected"] == [] and repaid["transaction_count"] == 2
+    moved = PayoutEvent.objects.filter(kind="unlinked", payout__reference="PO-1")
+    assert set(moved.values_list("reason", flat=True)) == {"moved"} and moved.count() == 2
+    assert not PayoutDiscrepancy.objects.exists()  # a returned payout is not checked
+
+
+def test_a_payout_in_the_future_is_refused(acquirer, swipes):
+    later = (timezone.now() + timedelta(hours=1)).isoformat()
+    response = acquirer.post("payouts", payout(sent_at=later))
+    assert response.status_code == 422 and response.json()["error"]["code"] == "occurred_in_future"
+    assert not Payout.objects.exists()
+
+
+# --- payout lines (issue 12, item 4) ---------------------------------------------------
+LINES = [{"kind": "swipes", "amount": "300.00"}, {"kind": "fee", "amount": "-1.80"},
+         {"kind": "refund", "amount": "-5.00", "label": "退货 return of P1"},
+         {"kind": "reserve", "amount": "-10.00", "release_date": "2026-12-20"}]
+
+
+def test_lines_explain_a_credit_that_is_not_the_sum_of_its_swipes(acquirer, swipes):
+    body = acquirer.post("payouts", payout(amount="283.20", lines=LINES)).json()
+    assert (body["lines_total"], body["discrepancy"], body["discrepancy_flagged"]) == ("-15.00", "0.00", False)
+    assert not PayoutDiscrepancy.objects.exists()
+    stored = Payout.objects.get()
+    assert list(stored.lines.values_list("kind", "amount")) == [
+        ("swipes", Decimal("300.00")), ("fee", Decimal("-1.80")), ("refund", Decimal("-5.00")),
+        ("reserve", Decimal("-10.00"))]
+    # a post without lines keeps them; an empty list removes them (and the sums no longer agree)
+    acquirer.post("payouts", payout(amount="283.20"))
+    assert stored.lines.count() == 4
+    acquirer.post("payouts", payout(amount="283.20", lines=[]))
+    assert stored.lines.count() == 0 and PayoutDiscrepancy.objects.get().difference == Decimal("-15.00")
+
+
+def test_the_discrepancy_is_only_what_the_lines_do_not_explain(acquirer, swipes):
+    body = acquirer.post("payouts", payout(amount="282.20", lines=LINES)).json()
+    assert (body["discrepancy"], body["discrepancy_flagged"]) == ("-1.00", True)
+    found = PayoutDiscrepancy.objects.get()
+    assert (found.expected, found.explained, found.difference) == (
+        Decimal("283.20"), Decimal("-15.00"), Decimal("-1.00"))
+
+
+@pytest.mark.parametrize("line", [
+    {"kind": "refund", "amount": "5.00"},  # a refund is a deduction
+    {"kind": "adjustment", "amount": "1.00"},  # needs a label
+    {"kind": "fee", "amount": "-1.00", "release_date": "2026-12-01"},  # only a reserve is released
+    {"kind": "bonus", "amount": "1.00"},
+])
+def test_bad_lines_are_refused_and_nothing_is_stored(acquirer, swipes, line):
+    response = acquirer.post("payouts", payout(lines=[line]))
+    assert response.status_code in (400, 422), response.content
+    assert response.json()["error"]["code"] in ("invalid_line", "invalid")
+    assert not Payout.objects.exists()
 
 
 @pytest.mark.parametrize("change, code, http", [

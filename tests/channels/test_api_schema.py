@@ -61,7 +61,7 @@ def test_batch_answers_have_exactly_the_documented_fields(acquirer, terminal):
 
 
 def test_item_validation_and_the_documented_item_fields_agree():
-    from channels.api.items import _EVENT_FIELDS
+    from settlement.items import EVENT_FIELDS as _EVENT_FIELDS
 
     assert _EVENT_FIELDS == set(s.EventItemSerializer().fields)
     from settlement.services.ingest import SwipeInput

@@ -13,10 +13,11 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from channels.poll_signing import verified
 from channels.services import generate_secret
 from channels.simulator.push import PushClient
 from channels.simulator.scenarios import SCENARIOS, Clock, SimMerchant, Swipe, net_of, next_swipe, plan_swipe
-from tests.simproc import Simulator, free_port, wait_for
+from tests.simproc import SIM_SECRET, Simulator, free_port, wait_for
 
 START = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 MERCHANTS = [SimMerchant("M1", "Shop 1", "T1", "1111"), SimMerchant("M2", "Shop 2", "T0", "2222")]
@@ -195,15 +196,23 @@ def test_status_api_answers_batches_and_refuses_bad_queries():
     try:
         refs = wait_for(lambda: [s["reference"] for s in sim.get("swipes")][:5], message="swipes")
         wait_for(lambda: all(s["status"] == "credited" for s in sim.get("swipes")[:5]), message="credits")
-        answer = requests.post(sim.status_url, json={"references": [*refs, "UNKNOWN"]}, timeout=5).json()
+        answered = sim.status({"references": [*refs, "UNKNOWN"]})
+        # signed with the channel's secret, for this very query
+        assert verified([SIM_SECRET], answered.content, answered.headers,
+                        expect_id=answered.request.headers["webhook-id"])
+        answer = answered.json()
         by_ref = {r["reference"]: r for r in answer["results"]}
         assert by_ref["UNKNOWN"]["found"] is False
         assert all({e["type"] for e in by_ref[r]["events"]} == {"cleared", "settled", "credited"} for r in refs)
-        assert requests.post(sim.status_url, data=b"[1]", timeout=5).status_code == 400
-        assert requests.post(sim.status_url, json={"references": "x"}, timeout=5).status_code == 400
-        too_many = requests.post(sim.status_url, json={"references": ["r"] * 1001}, timeout=5)
+        assert sim.status(data=b"[1]").status_code == 400
+        assert sim.status({"references": "x"}).status_code == 400
+        too_many = sim.status({"references": ["r"] * 1001})
         assert too_many.status_code == 413 and json.loads(too_many.text)["error"]["code"] == "too_many_references"
-        assert requests.post(f"{sim.base}/other/status", json={"references": []}, timeout=5).status_code == 404
+        assert sim.status({"references": []}, path=f"{sim.base}/other/status").status_code == 404
+        # a query not signed with the poll secret is refused, and nothing is told
+        unsigned = requests.post(sim.status_url, json={"references": refs}, timeout=5)
+        forged = sim.status({"references": refs}, secret=SIM_SECRET)
+        assert unsigned.status_code == forged.status_code == 401 and "results" not in forged.text
     finally:
         sim.stop()
 
@@ -230,3 +239,21 @@ def test_the_signing_secret_comes_from_the_flag_then_the_environment_then_the_de
     assert channel_secret("demo-acq", "", single=True) == "whsec_fromenv"
     assert channel_secret("demo-acq", "whsec_flag", single=True) == "whsec_flag"
     assert channel_secret("demo-pay", "", single=False) == ""
+
+
+def test_the_poll_secret_comes_from_the_flag_then_the_environment_then_the_file_load_demo_writes(settings, tmp_path,
+                                                                                               monkeypatch):
+    from channels.management.commands.simulate_acquirer import channel_secret
+
+    settings.VAR_DIR = tmp_path
+    (tmp_path / "demo_poll_secrets.json").write_text(json.dumps({"demo-acq": "whsec_pollfile"}))
+    monkeypatch.delenv("SIMULATOR_POLL_SECRET", raising=False)
+    monkeypatch.delenv("SIMULATOR_POLL_SECRET_DEMO_ACQ", raising=False)
+
+    def poll_secret(given=""):
+        return channel_secret("demo-acq", given, single=True, kind="POLL_SECRET", demo_file="demo_poll_secrets.json")
+
+    assert poll_secret() == "whsec_pollfile"
+    monkeypatch.setenv("SIMULATOR_POLL_SECRET_DEMO_ACQ", "whsec_pollenv")
+    assert poll_secret() == "whsec_pollenv"
+    assert poll_secret("whsec_pollflag") == "whsec_pollflag"

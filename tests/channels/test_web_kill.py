@@ -82,7 +82,7 @@ def web(transactional_db):
         def answers():
             try:
                 return requests.get(server.base + "/api/v1/acquirer/none/transactions/x", timeout=2).status_code
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still loading the app (a loaded machine)
                 return None
 
         wait_for(answers, timeout=20, interval=0.1, message="gunicorn to answer: " + server.output()[-2000:])

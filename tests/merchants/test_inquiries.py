@@ -79,6 +79,8 @@ def test_reply_on_a_resolved_case_opens_a_new_one(shop, merchant_user):
 @pytest.mark.parametrize(("message", "code"), [
     ("", "message_required"), ("   ", "message_required"), ("x" * 2001, "message_too_long"),
     ("my card 4111 1111 1111 1111", "full_pan_forbidden"),
+    ("卡号６２２５８８０１２３４５６７８３", "full_pan_forbidden"),  # full-width, as Chinese input methods type
+    ("6225 8801 2345 6783 123 没到账", "full_pan_forbidden"),  # card number and CVV
 ])
 def test_bad_messages_are_refused_and_nothing_is_written(shop, merchant_user, message, code):
     with pytest.raises(InquiryError) as err:

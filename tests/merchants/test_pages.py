@@ -1,6 +1,7 @@
 import csv
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from settlement.models import Notification, Payout
+from settlement.services.payouts import PayoutInput, PayoutLineInput, payout_upsert
 from tests.factories import make_transaction, push
 
 pytestmark = pytest.mark.django_db
@@ -121,6 +123,38 @@ def test_arrival_page_matches_the_bank_line_and_labels_a_residual(logged_in, sho
     assert b"does not add up" in response.content
 
 
+def test_arrival_page_explains_a_stored_discrepancy_and_the_credited_by_swipes_rule(logged_in, shop):
+    # given a bank credit the acquirer posted ¥1.80 above its one swipe's net
+    txn = shop.on_the_way
+    payout = payout_upsert(channel=shop.merchant.channel, data=PayoutInput(
+        reference="PO-DOOR", merchant_no=shop.merchant.merchant_no, amount=txn.net + Decimal("1.80"), status="sent",
+        transaction_references=(txn.reference,), sent_at=timezone.now() - timedelta(minutes=5))).payout
+    body = logged_in.get(f"/m/arrivals/{payout.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Difference (found" in body and "is ¥1.80 more than its swipes add up to after fees" in body
+    assert "you do not need to do anything" in body and "every swipe in it arrived" not in body
+    listed = logged_in.get("/m/arrivals/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert listed.count("does not add up") == 1
+    # when its swipe arrives, the credit is credited by the rule, and the page says why
+    push(txn, "credited", timezone.now() - timedelta(minutes=1), payout_reference="PO-DOOR")
+    body = logged_in.get(f"/m/arrivals/{payout.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "credited: every swipe in it arrived" in body
+
+
+def test_arrival_page_shows_gross_deductions_and_net_from_the_lines(logged_in, shop):
+    txn = shop.on_the_way
+    payout = payout_upsert(channel=shop.merchant.channel, data=PayoutInput(
+        reference="PO-LINES", merchant_no=shop.merchant.merchant_no, amount=txn.net - Decimal("15.00"),
+        status="sent", transaction_references=(txn.reference,), sent_at=timezone.now() - timedelta(minutes=5),
+        lines=(PayoutLineInput("refund", Decimal("-5.00"), "退货 return"),
+               PayoutLineInput("reserve", Decimal("-10.00"), release_date=timezone.localdate() + timedelta(days=30))),
+    )).payout
+    response = logged_in.get(f"/m/arrivals/{payout.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    body = response.content.decode()
+    assert "Refunds · 退货 return" in body and "-¥5.00" in body and "Reserve withheld" in body
+    assert "paid out on" in body and "Due to you after these" in body
+    assert response.context["residual"] == 0 and "Difference" not in body
+
+
 def test_export_is_utf8_with_bom_in_the_merchants_time_zone(logged_in, shop):
     day = timezone.localdate()
     response = logged_in.get("/m/export/", {"date_from": str(day - timedelta(days=5)), "date_to": str(day)})
@@ -133,6 +167,21 @@ def test_export_is_utf8_with_bom_in_the_merchants_time_zone(logged_in, shop):
     assert by_ref["A100"][5] == "已到账" and by_ref["A100"][10] == shop.payout.reference
     local = timezone.localtime(shop.credited.captured_at).strftime("%Y-%m-%d %H:%M:%S")
     assert by_ref["A100"][1] == local
+
+
+@pytest.mark.parametrize("reference", ["=1+2", "+3", "-4", "@SUM(A1:A9)", "\tx", "\r=cmd"])
+def test_export_cells_a_spreadsheet_would_evaluate_are_inert(logged_in, shop, reference):
+    from tests.factories import TerminalFactory
+
+    terminal = TerminalFactory(merchant=shop.merchant, serial_number="=HYPERLINK(\"http://x\")")
+    make_transaction(merchant=shop.merchant, reference=reference, terminal=terminal)
+    day = timezone.localdate()
+    response = logged_in.get("/m/export/", {"date_from": str(day - timedelta(days=5)), "date_to": str(day)})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    [row] = [r for r in rows[1:] if r[0].lstrip("'") == reference]
+    assert row[0] == "'" + reference and row[7] == "'=HYPERLINK(\"http://x\")"
+    assert row[2] == "128.00"  # amounts are numbers, left alone
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for cell in r)
 
 
 def test_export_rejects_a_bad_range(logged_in):

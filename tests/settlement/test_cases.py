@@ -137,3 +137,22 @@ def test_closing_cases_on_arrival_costs_constant_statements(size):
     # the 4 of events_apply + select cases, close them, their entries, notifications
     assert len(statements) == 8
     assert FollowUpCase.objects.filter(status="resolved", outcome="credited_late").count() == size
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", ["客户卡号 ６２２５８８０１２３４５６７８３", "4111-1111-1111-1111 cvv 123"])
+def test_staff_texts_with_a_card_number_are_refused_and_nothing_is_written(staff_user, text):
+    case = late_case()
+    entries = case.entries.count()
+    for action in (
+        lambda: case_add_note(case=case, by=staff_user, body=text),
+        lambda: case_record_contact(case=case, by=staff_user, party="ICBC", said=text),
+        lambda: case_record_contact(case=case, by=staff_user, party="ICBC", said="called", reference=text),
+        lambda: case_escalate(case=case, by=staff_user, reason=text),
+    ):
+        with pytest.raises(CaseError) as err:
+            action()
+        assert err.value.code == "full_pan_forbidden"
+    case.refresh_from_db()
+    assert case.entries.count() == entries and case.status == "open"
+    assert case_add_note(case=case, by=staff_user, body="客户尾号 6783，电话 138 0013 8000").body

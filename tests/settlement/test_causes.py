@@ -20,7 +20,8 @@ SH = ZoneInfo("Asia/Shanghai")
         (CauseFacts(status="settled", channel_health="down", poll_failures=9), "channel_outage", "polls_failing"),
         (CauseFacts(status="captured", poll_failures=3, outage_failures=3), "channel_outage", "polls_failing"),
         (CauseFacts(status="settled", payout_reference="P1", payout_amount=Decimal("10.00"),
-                    payout_net_sum=Decimal("9.00")), "data_error", "payout_amount_mismatch"),
+                    payout_net_sum=Decimal("9.00"), payout_discrepancy=Decimal("1.00")),
+         "data_error", "payout_amount_mismatch"),
         (CauseFacts(status="cleared", holidays=((date(2026, 10, 1), "National Day"),)),
          "holiday_backlog", "window_spans_holiday"),
         (CauseFacts(status="cleared", burst=40, burst_threshold=20), "holiday_backlog", "channel_burst"),
@@ -49,6 +50,13 @@ def test_matching_payout_is_no_data_error():
     facts = CauseFacts(status="settled", payout_reference="P1", payout_amount=Decimal("9.00"),
                        payout_net_sum=Decimal("9.00"))
     assert cause_suggest(facts).cause == "bank_processing"
+
+
+def test_only_a_stored_discrepancy_is_a_data_error():
+    # The payout door stores discrepancies (PayoutDiscrepancy); the rule never recomputes one.
+    unstored = CauseFacts(status="settled", payout_reference="P1", payout_amount=Decimal("10.00"),
+                          payout_net_sum=Decimal("9.00"))
+    assert cause_suggest(unstored).cause == "bank_processing"
 
 
 def test_holidays_in_window_names_statutory_days_off_only():

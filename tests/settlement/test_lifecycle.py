@@ -88,9 +88,40 @@ def test_returned_then_settled_again_then_credited():
     assert fold([*events, ev("settled", 4), ev("credited", 5)]).status == Status.CREDITED
 
 
-def test_event_after_final_is_rejected():
+def test_event_after_final_contradicts_it():
     verdict = judge([ev("credited", 10)], ev("returned", 11))
-    assert (verdict.outcome, verdict.code) == (Outcome.REJECTED, "transaction_final")
+    assert (verdict.outcome, verdict.code) == (Outcome.CONTRADICTS_FINAL, "transaction_final")
+    assert verdict.state.status == Status.CREDITED
+
+
+def test_an_earlier_event_that_would_rewrite_a_final_history_contradicts_it():
+    # cleared -> reversed, then a settlement dated between them: folded in, the reversal
+    # would no longer apply and the swipe would come back to life as settled.
+    verdict = judge([ev("cleared", 1), ev("reversed", 3)], ev("settled", 2))
+    assert (verdict.outcome, verdict.code) == (Outcome.CONTRADICTS_FINAL, "transaction_final")
+    assert verdict.state.status == Status.REVERSED
+
+
+def test_another_final_outcome_of_any_date_contradicts_it():
+    assert judge([ev("settled", 1), ev("credited", 5)], ev("refunded", 3)).outcome == Outcome.CONTRADICTS_FINAL
+    assert judge([ev("cleared", 1), ev("refunded", 5)], ev("reversed", 9)).outcome == Outcome.CONTRADICTS_FINAL
+
+
+def test_honest_late_news_before_the_final_event_is_stale():
+    known = [ev("cleared", 1), ev("reversed", 5)]
+    assert judge(known, ev("held", 3)).outcome == Outcome.STALE
+    assert judge([ev("credited", 10)], ev("credited", 12, "again")).outcome == Outcome.STALE
+    assert judge([ev("credited", 10)], ev("released", 12)).outcome == Outcome.STALE
+
+
+def test_the_transition_table_makes_final_statuses_absorbing():
+    from settlement.lifecycle import FINAL_STATUSES, TRANSITIONS, move_allowed
+
+    for final in FINAL_STATUSES:
+        assert TRANSITIONS[final] == frozenset()
+        assert all(not move_allowed(final, other) for other in Status if other != final)
+    assert set(TRANSITIONS) == set(Status)
+    assert move_allowed(Status.SETTLED, Status.CREDITED) and not move_allowed(Status.SETTLED, Status.REVERSED)
 
 
 def test_reversal_of_a_settled_swipe_is_rejected():

@@ -45,7 +45,7 @@ def sim(request):
 
 def setup_swipes(sim, n: int, cycle: str = "T1", **merchant_fields):
     merchant = MerchantFactory(channel__code=sim.channel, settlement_cycle=cycle, **merchant_fields)
-    Channel.objects.filter(pk=merchant.channel_id).update(poll_url=sim.status_url, poll_interval_seconds=1)
+    sim.attach(merchant.channel_id, poll_interval_seconds=1)
     terminal = TerminalFactory(merchant=merchant)
     txns = [make_transaction(merchant=merchant, terminal=terminal, captured_at=timezone.now()) for _ in range(n)]
     sim.inject(txns)
@@ -140,7 +140,7 @@ def test_an_outage_marks_the_channel_degraded_then_down_and_it_recovers(sim, set
 
 def sim_in_outage(sim) -> bool:
     try:
-        status_query(url=sim.status_url, references=[], attempts=1, timeout=(1, 0.5))
+        status_query(url=sim.status_url, references=[], signing=sim.signing(), attempts=1, timeout=(1, 0.5))
         return False
     except PollFailed:
         return True

@@ -1,6 +1,7 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from channels.models import Channel
+from channels.models import Channel, validate_poll_url
 from channels.services import channel_create
 
 
@@ -16,9 +17,15 @@ class Command(BaseCommand):
     def handle(self, *args, code: str, name: str, secret: str | None, poll_url: str, **options):
         if secret is not None and not secret.startswith("whsec_"):
             raise CommandError("--secret must start with whsec_ (Standard Webhooks format)")
+        try:
+            validate_poll_url(poll_url)
+        except ValidationError as exc:
+            raise CommandError(exc.messages[0]) from None
         if Channel.objects.filter(code=code).exists():
             raise CommandError(f"channel {code!r} already exists")
         channel, created_secret = channel_create(code=code, name=name, secret=secret, poll_url=poll_url)
         self.stdout.write(f"created channel {channel.code}")
         if secret is None:
             self.stdout.write(f"signing secret: {created_secret}")
+        # The acquirer verifies our status queries with it.
+        self.stdout.write(f"poll secret: {channel.poll_secret}")

@@ -51,18 +51,20 @@ def _late_hours(specs: list[str]) -> dict[str, float]:
     return out
 
 
-def channel_secret(code: str, given: str, single: bool) -> str:
-    """--secret, then SIMULATOR_SECRET_<CODE> / SIMULATOR_SECRET, then var/demo_channels.json."""
+def channel_secret(code: str, given: str, single: bool, *, kind: str = "SECRET",
+                   demo_file: str = "demo_channels.json") -> str:
+    """--secret, then SIMULATOR_SECRET_<CODE> / SIMULATOR_SECRET, then var/demo_channels.json
+    (the poll secret: --poll-secret, SIMULATOR_POLL_SECRET..., var/demo_poll_secrets.json)."""
     if given and single:
         return given
-    env_name = "SIMULATOR_SECRET_" + code.upper().replace("-", "_")
+    env_name = f"SIMULATOR_{kind}_" + code.upper().replace("-", "_")
     if os.environ.get(env_name):
         return os.environ[env_name]
-    if single and os.environ.get("SIMULATOR_SECRET"):
-        return os.environ["SIMULATOR_SECRET"]
-    demo_file = settings.VAR_DIR / "demo_channels.json"
-    if demo_file.exists():
-        return json.loads(demo_file.read_text()).get(code, "")
+    if single and os.environ.get(f"SIMULATOR_{kind}"):
+        return os.environ[f"SIMULATOR_{kind}"]
+    path = settings.VAR_DIR / demo_file
+    if path.exists():
+        return json.loads(path.read_text()).get(code, "")
     return ""
 
 
@@ -78,7 +80,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--target", default="", help="our app's base URL, e.g. http://127.0.0.1:8000 "
                             "(no pushes without it)")
-        parser.add_argument("--secret", default="", help="signing secret (whsec_...) when one channel is given")
+        parser.add_argument("--secret", default="", help="signing secret (whsec_...) when one channel is given: "
+                            "signs pushes and status answers")
+        parser.add_argument("--poll-secret", default="", help="the channel's poll secret (whsec_...) when one "
+                            "channel is given: status queries not signed with it are refused")
         parser.add_argument("--rate", type=float, default=6.0, help="new swipes per minute per channel")
         parser.add_argument("--speed", type=float, default=1800.0, help="simulated seconds per real second")
         parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every status answer")
@@ -111,13 +116,19 @@ class Command(BaseCommand):
         channels = []
         for code in codes:
             client = None
+            single = len(codes) == 1
+            secret = channel_secret(code, o["secret"], single=single)
+            poll_secret = channel_secret(code, o["poll_secret"], single=single, kind="POLL_SECRET",
+                                         demo_file="demo_poll_secrets.json")
             if o["target"]:
-                secret = channel_secret(code, o["secret"], single=len(codes) == 1)
                 if secret:
                     client = PushClient(target=o["target"], channel=code, secret=secret)
                 else:
                     self.stderr.write(f"{code}: no signing secret found; serving the status API only")
-            channels.append(SimChannel(code=code, merchants=channel_merchants(code, o["merchant"]), client=client))
+            if not (secret and poll_secret):
+                self.stderr.write(f"{code}: without its signing and poll secrets every status query is refused")
+            channels.append(SimChannel(code=code, merchants=channel_merchants(code, o["merchant"]), client=client,
+                                       secret=secret, poll_secret=poll_secret))
         sim = Simulator(
             channels=channels, scenario=SCENARIOS[o["scenario"]], seed=o["seed"], speed=o["speed"],
             rate=o["rate"], store=Store(state), latency=o["latency_ms"] / 1000, outage_override=outage,

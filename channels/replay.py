@@ -1,0 +1,71 @@
+"""The replay store: an accepted signed write answers its stored result when the same
+`webhook-id` comes again inside the signature window, and is never applied twice.
+
+A signature is valid while its timestamp is within WEBHOOK_TOLERANCE_SECONDS of our
+clock, on either side, so one delivery can be replayed for up to twice that long:
+receipts are kept for twice the tolerance plus WEBHOOK_REPLAY_MARGIN_SECONDS.
+
+The request's own transaction inserts its receipt first (unique per channel and id)
+and writes the answer last: a concurrent copy waits on that unique index until the
+first commits, then answers the stored result; a first delivery that crashed (kill -9,
+a 500) rolled its receipt back with everything else, so its retry is processed afresh.
+"""
+
+import hashlib
+import zlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction as db_transaction
+
+from channels.models import Channel, WebhookReceipt
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: str  # "claimed", "replay", "reused"
+    receipt_id: int
+    status_code: int | None = None
+    answer: bytes = b""
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
+
+
+def replay_keep() -> timedelta:
+    return timedelta(seconds=2 * settings.WEBHOOK_TOLERANCE_SECONDS + settings.WEBHOOK_REPLAY_MARGIN_SECONDS)
+
+
+def replay_claim(*, channel: Channel, webhook_id: str, fingerprint: str, now: datetime) -> Claim:
+    receipt, created = WebhookReceipt.objects.get_or_create(
+        channel=channel, webhook_id=webhook_id, defaults={"fingerprint": fingerprint, "received_at": now}
+    )
+    if created:
+        return Claim("claimed", receipt.pk)
+    if receipt.fingerprint != fingerprint:
+        return Claim("reused", receipt.pk)
+    # Committed receipts always hold their answer (written in the same transaction).
+    return Claim("replay", receipt.pk, receipt.status_code, zlib.decompress(bytes(receipt.answer)))
+
+
+def replay_record(*, claim: Claim, status_code: int, answer: bytes) -> None:
+    """Inside the request's transaction: keep a success for replays; forget a failure
+    (it applied nothing, so a retry is processed afresh)."""
+    pending = WebhookReceipt.objects.filter(pk=claim.receipt_id, status_code__isnull=True)
+    if 200 <= status_code < 300:
+        pending.update(status_code=status_code, answer=zlib.compress(answer))
+    else:
+        pending.delete()
+
+
+def replays_purge(*, now: datetime, batch: int = 5000) -> tuple[int, bool]:
+    """Delete receipts past their keep, a bounded batch at a time; (deleted, more)."""
+    with db_transaction.atomic():
+        ids = list(
+            WebhookReceipt.objects.filter(received_at__lt=now - replay_keep())
+            .order_by("received_at").values_list("id", flat=True)[:batch]
+        )
+        deleted, _ = WebhookReceipt.objects.filter(id__in=ids).delete()
+    return deleted, len(ids) == batch

@@ -1,0 +1,43 @@
+"""Staff fill next year's calendar in a real browser: banner -> year editor -> pasted
+(made-up demo) notice -> preview -> save and complete."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from channels.models import CalendarDay, CalendarYear
+from tests.factories import MerchantFactory, UserFactory
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_staff_fill_2027_from_the_notice(live_server, page, monkeypatch):
+    from settlement.tasks import recompute_deadlines
+
+    monkeypatch.setattr(recompute_deadlines, "delay", lambda *a, **k: None)  # no broker needed
+    merchant = MerchantFactory()
+    cal = merchant.channel.calendar
+    CalendarYear.objects.filter(calendar=cal, year=2027).delete()
+    UserFactory(username="agent", is_staff=True, password="correct-horse-battery")
+    page.goto(f"{live_server.url}/accounts/login/?next=/staff/")
+    page.fill("#id_username", "agent")
+    page.fill("#id_password", "correct-horse-battery")
+    page.click("button[type=submit]")
+    banner = page.locator(f"#calendar-banner-{cal.code}")
+    expect(banner).to_be_visible()  # the suite's clock is December 2026
+    banner.locator("a").click()
+    expect(page.locator("#year-state")).to_be_visible()
+    page.click("#demo-notice")
+    expect(page.locator("#notice-text")).to_have_value(__import__("re").compile("虚构"))
+    page.click("button[value=preview]")
+    expect(page.locator("#preview-summary")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "calendar_2027_preview.png"), full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())  # static/js/calendar_year.js asks first
+    page.click("button[value=apply]")
+    expect(page.locator(".messages")).to_be_visible()
+    assert CalendarYear.objects.get(calendar=cal, year=2027).complete
+    assert CalendarDay.objects.filter(calendar=cal, date__year=2027).count() == 28 + 5
+    page.screenshot(path=str(ARTIFACTS / "calendar_2027_saved.png"), full_page=True)
