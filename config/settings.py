@@ -328,7 +328,8 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update({
     "UpsertResultEnum": ["created", "updated"],
     "TransactionResultEnum": ["created", "duplicate", "rejected"],
     "EventResultEnum": ["applied", "duplicate", "stale", "rejected"],
-    "SettlementLineResultEnum": ["matched", "mismatch", "unknown", "rejected"],
+    "SettlementLineResultEnum": ["matched", "amount_mismatch", "fee_mismatch", "status_mismatch",
+                                 "missing_in_file", "unknown_to_us", "duplicate_in_file"],
 })
 SPECTACULAR_SETTINGS.setdefault("TAGS", []).append(
     {"name": "acquirer", "description": "Signed machine-to-machine ingest for acquirers and payment platforms."}
@@ -398,6 +399,29 @@ DELAYS_CASE_ESCALATE_AFTER_HOURS = env.int("DELAYS_CASE_ESCALATE_AFTER_HOURS", d
 # A channel with this many consecutive failed polls counts as an outage for causes.
 DELAYS_POLL_FAILURES_OUTAGE = env.int("DELAYS_POLL_FAILURES_OUTAGE", default=3)
 CELERY_BEAT_SCHEDULE["flag-delays"] = {"task": "settlement.tasks.flag_delays", "schedule": 60.0}
+
+# --- Reconciliation (settlement.services.reconciliation, issue 12) ---------------
+# Lines per settlement file from an upload or the daily pull (the signed API keeps its
+# own limit, API_MAX_BATCH_ITEMS, and 1 MiB).
+RECON_MAX_FILE_LINES = env.int("RECON_MAX_FILE_LINES", default=2_000_000)
+RECON_MAX_UPLOAD_BYTES = env.int("RECON_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+# A line without a reference matches a swipe of the same merchant, terminal and amount
+# captured within this many seconds (marked fuzzy).
+RECON_FUZZY_TOLERANCE_SECONDS = env.int("RECON_FUZZY_TOLERANCE_SECONDS", default=120)
+# The daily pull: from this local hour on the day after a business date, each channel's
+# file is fetched and retried every RECON_PULL_RETRY_MINUTES until it arrives; still
+# missing RECON_PULL_MISSING_AFTER_HOURS after the first try, it becomes a break.
+RECON_PULL_ENABLED = env.bool("RECON_PULL_ENABLED", default=True)
+RECON_PULL_AFTER_HOUR = env.int("RECON_PULL_AFTER_HOUR", default=6)
+# 1: yesterday's file (the acquirer's usual T+1 delivery); 0 also pulls today's (demo).
+RECON_PULL_LAG_DAYS = env.int("RECON_PULL_LAG_DAYS", default=1)
+RECON_PULL_RETRY_MINUTES = env.int("RECON_PULL_RETRY_MINUTES", default=15)
+RECON_PULL_MISSING_AFTER_HOURS = env.int("RECON_PULL_MISSING_AFTER_HOURS", default=6)
+RECON_PULL_TIMEOUT = env.float("RECON_PULL_TIMEOUT", default=30.0)
+CELERY_BEAT_SCHEDULE["recon-pull-files"] = {
+    "task": "settlement.tasks.pull_settlement_files",
+    "schedule": env.float("RECON_PULL_BEAT_SECONDS", default=300.0),
+}
 
 # --- Notification outbox (settlement.services.notifications, issue 9 item 7) ------
 # A new row's email is sent by a task queued after commit; the sweeper takes over when

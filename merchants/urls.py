@@ -1,6 +1,6 @@
 from django.urls import path
 
-from merchants import views
+from merchants import statement, views
 
 app_name = "merchants"
 
@@ -23,4 +23,5 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("statuses/", views.glossary_page, name="glossary"),
     path("team/", views.team, name="team"),
+    path("statement/", statement.statement, name="statement"),
 ]

@@ -28,6 +28,20 @@ def send_notification_emails(notification_ids: list[int]) -> int:
     return notifications_send_emails(notification_ids=notification_ids)
 
 
+@shared_task(name="settlement.tasks.pull_settlement_files")
+def pull_settlement_files() -> dict:
+    """Beat (RECON_PULL_BEAT_SECONDS): fetch the due settlement files; a full batch queues one more run."""
+    from django.conf import settings
+
+    from settlement.services.recon_pull import PULL_BATCH, pulls_run
+
+    if not settings.RECON_PULL_ENABLED:
+        return {}
+    report = pulls_run()
+    if report.fetched + report.waiting >= PULL_BATCH:
+        pull_settlement_files.delay()
+    return report.__dict__
+
 @shared_task(name="settlement.tasks.sweep_notification_emails")
 def sweep_notification_emails() -> dict:
     """Beat (CELERY_BEAT_SCHEDULE): the outbox's retries and lost messages, from the rows."""

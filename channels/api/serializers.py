@@ -240,18 +240,34 @@ class PayoutOutputSerializer(serializers.Serializer):
 
 
 # --- settlement files -------------------------------------------------------------
+RESULT_KINDS = ["matched", "amount_mismatch", "fee_mismatch", "status_mismatch", "missing_in_file",
+                "unknown_to_us", "duplicate_in_file"]
+
+
 class SettlementLineSerializer(serializers.Serializer):
-    line = serializers.IntegerField()
+    line = serializers.IntegerField(allow_null=True, help_text="Line in the file; null for missing_in_file.")
     reference = serializers.CharField()
-    result = serializers.ChoiceField(choices=["matched", "mismatch", "unknown", "rejected"])
+    result = serializers.ChoiceField(choices=RESULT_KINDS)
+    fuzzy = serializers.BooleanField(help_text="Matched by merchant + terminal + amount + capture time.")
     differences = serializers.DictField(child=serializers.DictField())
-    error = ErrorSerializer(allow_null=True)
+
+
+class SettlementKindTotalSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    file = serializers.CharField(help_text="Sum of the file's amounts of these results.")
+    ours = serializers.CharField(help_text="Sum of our amounts of these results.")
 
 
 class SettlementFileOutputSerializer(serializers.Serializer):
+    run = serializers.IntegerField(help_text="The stored reconciliation run.")
+    file = serializers.IntegerField()
+    duplicate = serializers.BooleanField(help_text="The same file was received before: its first run is answered.")
+    supersedes = serializers.IntegerField(allow_null=True, help_text="The earlier file of this date it replaces.")
+    business_date = serializers.DateField()
+    encoding = serializers.CharField()
     lines = serializers.IntegerField()
-    matched = serializers.IntegerField()
-    mismatch = serializers.IntegerField()
-    unknown = serializers.IntegerField()
-    rejected = serializers.IntegerField()
+    file_total = serializers.CharField()
+    our_total = serializers.CharField()
+    fuzzy_matches = serializers.IntegerField()
+    totals = serializers.DictField(child=SettlementKindTotalSerializer())
     results = SettlementLineSerializer(many=True)

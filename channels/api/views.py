@@ -34,7 +34,7 @@ from settlement.pan import contains_full_pan
 from settlement.services.events import events_apply
 from settlement.services.ingest import TRANSACTION_VALUES, transactions_ingest
 from settlement.services.payouts import PayoutError, PayoutInput, PayoutLineInput, payout_upsert
-from settlement.services.reconcile import SettlementFileError, settlement_file_reconcile, settlement_file_rows
+from settlement.services.reconciliation import SettlementFileError, run_answer, settlement_file_receive
 
 CHANNEL_CODE = OpenApiParameter("channel_code", OpenApiTypes.STR, OpenApiParameter.PATH,
                                  description="Your channel's code, e.g. demo-acq.")
@@ -246,15 +246,6 @@ class EventsView(AcquirerView):
         operation_id="acquirer_events_push", tags=["acquirer"], parameters=[CHANNEL_CODE],
         request=s.EventsInputSerializer, responses={200: s.EventsOutputSerializer, **_ERRORS},
         summary="Push status events (at most 1,000 per request)",
-        description=(
-            "One result per event, in order: `applied`, `stale` (stored, changed nothing: older than what we know, "
-            "or a repeat), `duplicate` (this event_id with the same body), `rejected` (not stored; `error.code` "
-            "says why, e.g. `idempotency_conflict`, `invalid_transition`, `reserved_event_id` for ids starting "
-            "with `captured:`, `delayed:`, `staff:` or `rescheduled:`), or `contradicts_final`: the swipe is "
-            "already credited, reversed or refunded (final is final) and this event, of any date, would move it "
-            "elsewhere. It is stored for the record with `error.code` `transaction_final`, never applied, and our "
-            "staff review it; a retry is a `duplicate`."
-        ),
         examples=[OpenApiExample("Settled", request_only=True, value={"events": [{
             "event_id": "ev-0001", "reference": "RRN000123", "type": "settled",
             "occurred_at": "2026-11-22T16:00:00+08:00", "payout_reference": "PO-20261122-01"}]})],
@@ -370,36 +361,50 @@ class CSVTextParser(BaseParser):
             raise ApiError("invalid_encoding", "A settlement file must be UTF-8.") from None
 
 
+BUSINESS_DATE = OpenApiParameter(
+    "business_date", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=False,
+    description="The business date the file covers (YYYY-MM-DD); default: yesterday in the channel's time zone.")
+
+
 class SettlementFilesView(AcquirerView):
     parser_classes = [CSVTextParser]
 
     @extend_schema(
-        operation_id="acquirer_settlement_file_reconcile", tags=["acquirer"], parameters=[CHANNEL_CODE],
+        operation_id="acquirer_settlement_file_reconcile", tags=["acquirer"], parameters=[CHANNEL_CODE, BUSINESS_DATE],
         request={"text/csv": OpenApiTypes.STR}, responses={200: s.SettlementFileOutputSerializer, **_ERRORS},
-        summary="Reconcile a settlement file (CSV: reference,amount[,fee,net,status,payout_reference])",
-        description="Compared with our records, line by line; nothing is changed. At most 1,000 lines.",
+        summary="Deliver a settlement file (CSV: reference,amount[,fee,net,status,merchant_no,terminal_sn,"
+                "captured_at])",
+        description="Stored once (the same bytes again answer `duplicate: true` with the first run; a different "
+                    "file for the same date supersedes the earlier one) and reconciled in a stored run against "
+                    "our swipes of that channel and business date. Nothing about the swipes is changed. A line "
+                    "we cannot read (or one holding a full card number) refuses the whole file, naming the line. "
+                    "At most 1,000 lines here; larger files by upload or the daily pull.",
     )
     def post(self, request: Request, channel_code: str) -> Response:
         text = self.body(request)
         if not isinstance(text, str):
             raise ApiError("invalid_body", "Send the file as text/csv.")
+        business_date = self._business_date(request)
         try:
-            rows = settlement_file_rows(text, max_lines=settings.API_MAX_BATCH_ITEMS)
+            receipt = settlement_file_receive(
+                channel=self.channel, raw=request._request.body, business_date=business_date,
+                source="api", max_lines=settings.API_MAX_BATCH_ITEMS,
+            )
         except SettlementFileError as exc:
             http = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if exc.code == "batch_too_large" else 400
             raise ApiError(exc.code, exc.message, http) from None
-        results = settlement_file_reconcile(channel=self.channel, rows=rows)
-        counts = {k: 0 for k in ("matched", "mismatch", "unknown", "rejected")}
-        for r in results:
-            counts[r.result] += 1
-        return Response({
-            "lines": len(results), **counts,
-            "results": [
-                {"line": r.line, "reference": r.reference, "result": r.result, "differences": r.differences,
-                 "error": _error(r.code, r.message) if r.code and r.result == "rejected" else None}
-                for r in results
-            ],
-        })
+        return Response(run_answer(receipt))
+
+    def _business_date(self, request: Request):
+        from datetime import date, timedelta
+
+        value = request.query_params.get("business_date")
+        if value is None:
+            return timezone.now().astimezone(ZoneInfo(self.channel.timezone)).date() - timedelta(days=1)
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ApiError("invalid_business_date", "business_date must be a date (YYYY-MM-DD).") from None
 
 
 @extend_schema(exclude=True)

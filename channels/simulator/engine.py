@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from channels.simulator import settlement_file
 from channels.simulator.push import PushClient, is_transient, new_webhook_id
 from channels.simulator.scenarios import (
     Clock,
@@ -52,8 +53,15 @@ def now_utc() -> datetime:
 class Simulator:
     def __init__(self, *, channels: list[SimChannel], scenario: Scenario, seed: int, speed: float, rate: float,
                  store: Store, latency: float = 0.0, outage_override: tuple[float, float] | None = None,
-                 hang_seconds: float = 20.0, start: datetime | None = None, adopt_unknown: bool = False):
+                 hang_seconds: float = 20.0, start: datetime | None = None, adopt_unknown: bool = False,
+                 file_faults: bool = True, file_late_hours: dict[str, float] | None = None,
+                 file_intraday: bool = False):
         self.channels = {c.code: c for c in channels}
+        # Settlement files (channels.simulator.settlement_file): seeded faults, and how
+        # many hours after midnight each channel's file is late (none by default).
+        self.file_faults = file_faults
+        self.file_late_hours = dict(file_late_hours or {})
+        self.file_intraday = file_intraday  # today's file so far is served too (make run's demo)
         self.scenario = scenario
         self.seed = seed
         self.rate = rate  # new swipes per minute per channel (real time)
@@ -250,6 +258,17 @@ class Simulator:
                 events.append(dict(rng.choice(events)))
             results.append({"reference": ref, "found": True, "events": events})
         return {"results": results}
+
+
+    # --- the settlement file ------------------------------------------------------------
+    def settlement_file(self, code: str, day, now: datetime):
+        """(bytes, faults) of the channel's file for business date `day`, or None before it is ready."""
+        data, faults = settlement_file.build(self.store, channel=code, day=day, seed=self.seed,
+                                             faults=self.file_faults, late_hours=self.file_late_hours.get(code, 0.0))
+        today = now.astimezone(settlement_file.TZ).date()
+        if self.file_intraday and day == today and not self.file_late_hours.get(code):
+            return data, faults
+        return None if now < faults.ready_at else (data, faults)
 
 
 def _public(event: dict) -> dict:

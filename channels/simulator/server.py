@@ -6,12 +6,14 @@
                              with its signing secret and the query's webhook-id
     POST /{channel}/swipes   {"swipes": [...], "push": false}  plan swipes made elsewhere (tests, bench)
     GET  /{channel}/swipes   each swipe and how far it got;  GET /{channel}/events  every event so far
+    GET  /{channel}/settlement-files/{YYYY-MM-DD}   the day's settlement file (404 not_ready until it is)
     GET  /healthz
 """
 
 import json
 import logging
 import time
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from channels.poll_signing import sign, verified
@@ -65,8 +67,27 @@ class Handler(BaseHTTPRequestHandler):
         parts = [p for p in self.path.split("?")[0].split("/") if p]
         return (parts[0], parts[1]) if len(parts) == 2 else ("", "/".join(parts))
 
+    def _file(self, sim, code: str, day: str) -> None:
+        try:
+            business_date = date.fromisoformat(day)
+        except ValueError:
+            return self._error(400, "invalid_date", "The date must be YYYY-MM-DD.")
+        answer = sim.settlement_file(code, business_date, now_utc())
+        if answer is None:
+            return self._error(404, "not_ready", "The settlement file for this date is not ready yet.")
+        data, faults = answer
+        self.send_response(200)
+        self.send_header("content-type", f"text/csv; charset={'gb18030' if faults.gb18030 else 'utf-8'}")
+        self.send_header("content-disposition", f'attachment; filename="{code}-{business_date}.csv"')
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_GET(self):
         sim = self.server.simulator
+        parts = [p for p in self.path.split("?")[0].split("/") if p]
+        if len(parts) == 3 and parts[1] == "settlement-files" and parts[0] in sim.channels:
+            return self._file(sim, parts[0], parts[2])
         code, what = self._route()
         if what == "healthz":
             return self._json(200, {"ok": True, "channels": sorted(sim.channels), "scenario": sim.scenario.name})

@@ -186,6 +186,9 @@ class Transaction(models.Model):
             models.Index(
                 fields=["merchant", "expected_by"], name="txn_merchant_pending", condition=Q(status__in=_NON_FINAL)
             ),
+
+            # Reconciliation: a channel's swipes of one business date (missing_in_file).
+            models.Index(fields=["channel", "business_date"], name="txn_channel_business_date"),
             # "At risk" early warning: non-final, not late yet, by deadline.
             models.Index(
                 fields=["expected_by"],

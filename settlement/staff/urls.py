@@ -1,6 +1,6 @@
 from django.urls import path
 
-from settlement.staff import calendars, views
+from settlement.staff import calendars, reconciliation, views
 
 app_name = "staff"
 urlpatterns = [
@@ -9,4 +9,8 @@ urlpatterns = [
     path("cases/<int:case_id>/<slug:action>/", views.case_action, name="case-action"),
     path("incidents/<int:incident_id>/", views.incident_page, name="incident"),
     path("calendars/<slug:code>/<int:year>/", calendars.year_editor, name="calendar-year"),
+    path("reconciliation/", reconciliation.breaks_page, name="reconciliation"),
+    path("reconciliation/resolve/", reconciliation.breaks_bulk_resolve, name="reconciliation-resolve"),
+    path("reconciliation/upload/", reconciliation.upload_page, name="reconciliation-upload"),
+    path("reconciliation/runs/<int:run_id>/", reconciliation.run_page, name="reconciliation-run"),
 ]

@@ -7,7 +7,15 @@ import pytest
 from django.utils import timezone
 
 from merchants.models import Merchant, Terminal
-from settlement.models import FollowUpCase, Payout, PayoutDiscrepancy, PayoutEvent, Transaction
+from settlement.models import (
+    FollowUpCase,
+    Payout,
+    PayoutDiscrepancy,
+    PayoutEvent,
+    ReconciliationRun,
+    SettlementFile,
+    Transaction,
+)
 from settlement.payout_lifecycle import CREDITED_BY_SWIPES_RULE
 from tests.channels.conftest import event, swipe
 from tests.factories import MerchantFactory, make_transaction
@@ -277,23 +285,46 @@ def test_bad_payouts_get_their_code(acquirer, swipes, change, code, http):
     assert not Payout.objects.exists()
 
 
-def test_a_settlement_file_is_reconciled_line_by_line(acquirer, swipes):
+def test_a_settlement_file_is_stored_and_reconciled_in_a_run(acquirer, swipes):
+    # Issue 12: the answer is now a stored run with the result kinds of reconciliation
+    # (a line we cannot read refuses the whole file instead of one "rejected" line).
+    day = swipes.first().business_date.isoformat()
     csv = (
         "reference,amount,fee,net,status\n"
         "P1,100.00,0.60,99.40,captured\n"
         "P2,200.00,1.20,198.80,settled\n"
         "P404,5.00,,,\n"
-        "P1,abc,,,\n"
-        "4111111111111111,1.00,,,\n"
+        "P1,100.00,0.60,99.40,captured\n"
     )
-    response = acquirer.post("settlement-files", raw=csv.encode(), content_type="text/csv")
+    response = acquirer.post(f"settlement-files?business_date={day}", raw=csv.encode(), content_type="text/csv")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["lines"], body["matched"], body["mismatch"], body["unknown"], body["rejected"]) == (5, 1, 1, 1, 2)
+    assert body["duplicate"] is False and body["business_date"] == day and body["lines"] == 4
+    assert {k: v["count"] for k, v in body["totals"].items() if v["count"]} == {
+        "matched": 1, "status_mismatch": 1, "unknown_to_us": 1, "duplicate_in_file": 1}
+    assert (body["file_total"], body["our_total"]) == ("405.00", "300.00")
     by_line = {r["line"]: r for r in body["results"]}
     assert by_line[3]["differences"] == {"status": {"ours": "captured", "theirs": "settled"}}
-    assert by_line[6]["error"]["code"] == "full_pan_forbidden" and by_line[6]["reference"] == ""
-    assert "4111111111111111" not in response.content.decode()
+    assert by_line[5]["result"] == "duplicate_in_file"
+    assert ReconciliationRun.objects.get().pk == body["run"]
+
+    again = acquirer.post(f"settlement-files?business_date={day}", raw=csv.encode(), content_type="text/csv")
+    assert again.json()["duplicate"] is True and again.json()["run"] == body["run"]
+    assert ReconciliationRun.objects.count() == 1
+
+
+def test_an_unreadable_line_refuses_the_file_naming_the_line(acquirer, swipes):
+    response = acquirer.post("settlement-files", raw=b"reference,amount\nP1,100.00\nP1,abc\n",
+                             content_type="text/csv")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_settlement_file"
+    assert "Line 3" in response.json()["error"]["message"]
+    assert not SettlementFile.objects.exists() and not ReconciliationRun.objects.exists()
+
+
+def test_a_bad_business_date_is_refused(acquirer, swipes):
+    response = acquirer.post("settlement-files?business_date=2026-13-01", raw=b"reference,amount\nP1,1.00\n",
+                             content_type="text/csv")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_business_date"
 
 
 @pytest.mark.parametrize("raw, code, http", [

@@ -40,6 +40,17 @@ def channel_merchants(code: str, given: list[str]) -> list[SimMerchant]:
     ]
 
 
+def _late_hours(specs: list[str]) -> dict[str, float]:
+    out = {}
+    for spec in specs:
+        code, _, hours = spec.partition("=")
+        try:
+            out[code] = float(hours)
+        except ValueError as exc:
+            raise CommandError("--file-late is CODE=HOURS") from exc
+    return out
+
+
 def channel_secret(code: str, given: str, single: bool, *, kind: str = "SECRET",
                    demo_file: str = "demo_channels.json") -> str:
     """--secret, then SIMULATOR_SECRET_<CODE> / SIMULATOR_SECRET, then var/demo_channels.json
@@ -82,6 +93,12 @@ class Command(BaseCommand):
         parser.add_argument("--adopt-unknown", action="store_true",
                             help="answer for references we never generated (make run: the demo's older swipes)")
         parser.add_argument("--merchant", action="append", default=[], help="NO:CYCLE (repeatable)")
+        parser.add_argument("--no-file-faults", action="store_true",
+                            help="settlement files without the seeded faults (missing, unknown, 0.01 off, ...)")
+        parser.add_argument("--file-intraday", action="store_true",
+                            help="also serve today's settlement file so far (the demo's pull of today)")
+        parser.add_argument("--file-late", action="append", default=[],
+                            help="CODE=HOURS: that channel's settlement file is ready HOURS after midnight")
 
     def handle(self, *args, **o):
         logging.basicConfig(level=logging.INFO)
@@ -116,6 +133,8 @@ class Command(BaseCommand):
             channels=channels, scenario=SCENARIOS[o["scenario"]], seed=o["seed"], speed=o["speed"],
             rate=o["rate"], store=Store(state), latency=o["latency_ms"] / 1000, outage_override=outage,
             hang_seconds=o["hang_seconds"], adopt_unknown=o["adopt_unknown"],
+            file_faults=not o["no_file_faults"], file_late_hours=_late_hours(o["file_late"]),
+            file_intraday=o["file_intraday"],
         )
         server = serve(sim, o["host"], o["port"])
         engine = threading.Thread(target=sim.run, name="simulator-engine", daemon=True)

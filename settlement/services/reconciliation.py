@@ -1,0 +1,314 @@
+"""Reconciliation (对账): store a settlement file once, reconcile it in a stored run, and
+keep the breaks (non-matched results) as work across runs.
+
+Matching is set-based: the parsed lines go into a temporary staging table (COPY on
+PostgreSQL, one executemany elsewhere) and every result is written by a handful of
+INSERT ... SELECT joins, so the number of queries does not grow with the file.
+"""
+
+import hashlib
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from channels.models import Channel
+from settlement.models import (
+    ReconciliationBreak,
+    ReconciliationResult,
+    ReconciliationRun,
+    ResultKind,
+    SettlementFile,
+)
+from settlement.services.recon_breaks import breaks_update_for_run
+from settlement.services.settlement_files import FileLine, ParsedFile, SettlementFileError, settlement_file_parse
+
+__all__ = ["FileReceipt", "SettlementFileError", "run_answer", "settlement_file_receive"]
+
+_CENT = Decimal("0.01")
+_STAGING_COLUMNS = ("line", "reference", "merchant_no", "terminal_sn", "amount_fen", "fee_fen", "status",
+                    "captured_epoch", "fuzzy_key")
+
+
+@dataclass(frozen=True)
+class FileReceipt:
+    file: SettlementFile
+    run: ReconciliationRun
+    duplicate: bool
+
+
+def settlement_file_receive(
+    *, channel: Channel, raw: bytes, business_date: date, source: str, filename: str = "", by=None,
+    max_lines: int | None = None, now: datetime | None = None,
+) -> FileReceipt:
+    """Store and reconcile one file. The same bytes again are a duplicate (the first run is
+    answered); other bytes for a date that already has a file supersede it. Raises
+    SettlementFileError (nothing stored) for a file we cannot read."""
+    content_hash = hashlib.sha256(raw).hexdigest()
+    earlier = _known(channel, content_hash)
+    if earlier:
+        return earlier
+    parsed = settlement_file_parse(raw=raw, filename=filename, tz=channel.timezone,
+                                   max_lines=max_lines or settings.RECON_MAX_FILE_LINES)
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            previous = (SettlementFile.objects.select_for_update()
+                        .filter(channel=channel, business_date=business_date, is_current=True).first())
+            if previous:
+                SettlementFile.objects.filter(pk=previous.pk).update(is_current=False)
+            stored = SettlementFile.objects.create(
+                channel=channel, business_date=business_date, content_hash=content_hash, content=raw,
+                format=parsed.format, encoding=parsed.encoding, filename=filename[:200], source=source,
+                line_count=len(parsed.lines), supersedes=previous, received_at=now, uploaded_by=by,
+            )
+            run = _reconcile(stored, parsed, now=now)
+            breaks_update_for_run(run=run, now=now)
+    except IntegrityError:
+        # Two deliveries raced: the same bytes are the other one's duplicate.
+        earlier = _known(channel, content_hash)
+        if earlier:
+            return earlier
+        raise SettlementFileError("conflict", "Another file for this date was stored at the same time; "
+                                  "send it again.") from None
+    return FileReceipt(stored, run, duplicate=False)
+
+
+def _known(channel: Channel, content_hash: str) -> FileReceipt | None:
+    stored = SettlementFile.objects.filter(channel=channel, content_hash=content_hash).select_related("run").first()
+    return FileReceipt(stored, stored.run, duplicate=True) if stored else None
+
+
+# --- the run ------------------------------------------------------------------------
+def _reconcile(stored: SettlementFile, parsed: ParsedFile, *, now: datetime) -> ReconciliationRun:
+    run = ReconciliationRun.objects.create(
+        file=stored, channel_id=stored.channel_id, business_date=stored.business_date, started_at=now,
+        finished_at=now, line_count=len(parsed.lines), file_total=0, our_total=0,
+    )
+    with connection.cursor() as cursor:
+        _stage(cursor, parsed.lines)
+        try:
+            _match(cursor, channel_id=stored.channel_id)
+            _write_results(cursor, run=run)
+        finally:
+            cursor.execute("DROP TABLE IF EXISTS recon_line")
+            cursor.execute("DROP TABLE IF EXISTS recon_match")
+    _store_totals(run)
+    return run
+
+
+def _stage(cursor, lines: list[FileLine]) -> None:
+    cursor.execute("DROP TABLE IF EXISTS recon_line")
+    cursor.execute("DROP TABLE IF EXISTS recon_match")
+    # Capture times as UNIX seconds: cheap to load, and the same arithmetic on both databases.
+    cursor.execute(
+        "CREATE TEMPORARY TABLE recon_line (line integer PRIMARY KEY, reference varchar(64), merchant_no varchar(32),"
+        " terminal_sn varchar(64), amount_fen bigint, fee_fen bigint, status varchar(20), captured_epoch bigint,"
+        " fuzzy_key varchar(200))"
+    )
+    cursor.execute("CREATE TEMPORARY TABLE recon_match (line integer PRIMARY KEY, txn_id bigint, fuzzy boolean,"
+                   " dup_no integer)")
+    rows = _staging_rows(lines)
+    if connection.vendor == "postgresql":
+        buffer = io.StringIO()
+        buffer.writelines(_copy_line(row) for row in rows)
+        buffer.seek(0)
+        cursor.copy_expert(f"COPY recon_line ({', '.join(_STAGING_COLUMNS)}) FROM STDIN", buffer)
+        cursor.execute("ANALYZE recon_line")
+    else:
+        cursor.executemany(
+            f"INSERT INTO recon_line ({', '.join(_STAGING_COLUMNS)}) VALUES ({', '.join(['%s'] * 9)})", rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_line(row: tuple) -> str:
+    """One row in COPY's text format (NULL is \\N; text is escaped only when it must be)."""
+    number, reference, merchant_no, terminal_sn, amount, fee, status, epoch, key = row
+    if _COPY_SPECIAL.search(reference + merchant_no + terminal_sn + status + key):
+        reference, merchant_no, terminal_sn, status, key = (
+            t.translate(_COPY_ESCAPES) for t in (reference, merchant_no, terminal_sn, status, key))
+    fee = _NULL if fee is None else fee
+    epoch = _NULL if epoch is None else epoch
+    return f"{number}\t{reference}\t{merchant_no}\t{terminal_sn}\t{amount}\t{fee}\t{status}\t{epoch}\t{key}\n"
+
+
+def _staging_rows(lines: list[FileLine]) -> list[tuple]:
+    seen: Counter = Counter()
+    rows = []
+    for ln in lines:
+        key = ""
+        if not ln.reference:
+            # Lines without a reference are told apart by what they say, then by order.
+            base = f"{ln.merchant_no}|{ln.terminal_sn}|{ln.amount_fen}|{ln.captured_at:%Y%m%d%H%M%S}"
+            seen[base] += 1
+            key = f"{base}#{seen[base]}"
+        epoch = int(ln.captured_at.timestamp()) if ln.captured_at else None
+        rows.append((ln.line, ln.reference, ln.merchant_no, ln.terminal_sn, ln.amount_fen, ln.fee_fen, ln.status,
+                     epoch, key))
+    return rows
+
+
+def _fen(column: str) -> str:
+    return f"CAST(ROUND({column} * 100) AS BIGINT)"
+
+
+_RANK = "CASE {0} WHEN 'captured' THEN 0 WHEN 'cleared' THEN 1 WHEN 'settled' THEN 2 WHEN 'credited' THEN 3 ELSE -1 END"
+
+
+def _match(cursor, *, channel_id: int) -> None:
+    """recon_match: each line's swipe (or none) and its occurrence of the reference."""
+    txn, merchant, terminal = _tables()
+    cursor.execute(
+        "INSERT INTO recon_match (line, txn_id, fuzzy, dup_no)"
+        " SELECT r.line, t.id, false, r.rn FROM (SELECT line, reference,"
+        "  row_number() OVER (PARTITION BY reference ORDER BY line) AS rn FROM recon_line WHERE reference <> '') r"
+        f" LEFT JOIN {txn} t ON t.channel_id = %s AND t.reference = r.reference",
+        [channel_id],
+    )
+    if connection.vendor == "postgresql":
+        epoch = "CAST(extract(epoch FROM t.captured_at) AS bigint)"
+        window = ("t.captured_at BETWEEN to_timestamp(l.captured_epoch - %(tol)s)"
+                  " AND to_timestamp(l.captured_epoch + %(tol)s)")
+    else:
+        epoch = "CAST(strftime('%%s', t.captured_at) AS INTEGER)"
+        window = f"{epoch} BETWEEN l.captured_epoch - %(tol)s AND l.captured_epoch + %(tol)s"
+    distance = f"abs({epoch} - l.captured_epoch)"
+    # Fuzzy: the closest swipe of the same merchant (and terminal, when the file names one)
+    # with the same amount within the tolerance, not already matched by reference; each
+    # swipe goes to its closest line.
+    cursor.execute(
+        "INSERT INTO recon_match (line, txn_id, fuzzy, dup_no)"
+        " SELECT w.line, w.txn_id, true, 1 FROM ("
+        "  SELECT c.line, c.txn_id, row_number() OVER (PARTITION BY c.txn_id ORDER BY c.dist, c.line) AS by_txn"
+        "  FROM (SELECT l.line, t.id AS txn_id, " + distance + " AS dist,"
+        "    row_number() OVER (PARTITION BY l.line ORDER BY " + distance + ", t.id) AS by_line"
+        f"   FROM recon_line l JOIN {merchant} m ON m.merchant_no = l.merchant_no AND m.channel_id = %(channel)s"
+        f"   JOIN {txn} t ON t.merchant_id = m.id AND t.channel_id = %(channel)s"
+        "     AND " + window + " AND " + _fen("t.amount") + " = l.amount_fen"
+        f"   LEFT JOIN {terminal} term ON term.id = t.terminal_id"
+        "   WHERE l.reference = '' AND (l.terminal_sn = '' OR term.serial_number = l.terminal_sn)"
+        "     AND NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.txn_id = t.id)) c"
+        "  WHERE c.by_line = 1) w WHERE w.by_txn = 1",
+        {"channel": channel_id, "tol": settings.RECON_FUZZY_TOLERANCE_SECONDS},
+    )
+    cursor.execute(
+        "INSERT INTO recon_match (line, txn_id, fuzzy, dup_no) SELECT l.line, NULL, false, 1 FROM recon_line l"
+        " WHERE NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.line = l.line)"
+    )
+
+
+def _write_results(cursor, *, run: ReconciliationRun) -> None:
+    txn, merchant, _ = _tables()
+    results = ReconciliationResult._meta.db_table
+    columns = ("run_id, kind, line, reference, fuzzy, transaction_id, merchant_no, file_amount, file_fee,"
+               " file_status, our_amount, our_fee, our_status, break_key")
+    compatible = (f"(l.status = t.status OR ({_RANK.format('l.status')} >= 0"
+                  f" AND {_RANK.format('t.status')} >= {_RANK.format('l.status')}))")
+    cursor.execute(
+        f"INSERT INTO {results} ({columns})"
+        " SELECT %s, k.kind, k.line, k.reference, k.fuzzy, k.txn_id, k.merchant_no, k.file_amount, k.file_fee,"
+        "  k.status, k.our_amount, k.our_fee, k.our_status,"
+        "  CASE WHEN k.kind = 'matched' THEN '' WHEN k.kind = 'duplicate_in_file' THEN k.reference || '#' || k.dup_no"
+        "   WHEN k.reference = '' THEN k.fuzzy_key ELSE k.reference END"
+        " FROM (SELECT l.line, l.reference, l.status, l.fuzzy_key, x.dup_no, t.id AS txn_id,"
+        "   (x.fuzzy AND t.id IS NOT NULL) AS fuzzy, COALESCE(m.merchant_no, l.merchant_no) AS merchant_no,"
+        "   l.amount_fen / 100.0 AS file_amount, l.fee_fen / 100.0 AS file_fee,"
+        "   CASE WHEN x.dup_no > 1 THEN NULL ELSE t.amount END AS our_amount,"
+        "   CASE WHEN x.dup_no > 1 THEN NULL ELSE t.fee END AS our_fee, COALESCE(t.status, '') AS our_status,"
+        "   CASE WHEN x.dup_no > 1 THEN 'duplicate_in_file' WHEN t.id IS NULL THEN 'unknown_to_us'"
+        f"    WHEN l.amount_fen <> {_fen('t.amount')} THEN 'amount_mismatch'"
+        f"    WHEN l.fee_fen IS NOT NULL AND l.fee_fen <> {_fen('t.fee')} THEN 'fee_mismatch'"
+        f"    WHEN l.status <> '' AND NOT {compatible} THEN 'status_mismatch'"
+        "    ELSE 'matched' END AS kind"
+        f"  FROM recon_line l JOIN recon_match x ON x.line = l.line LEFT JOIN {txn} t ON t.id = x.txn_id"
+        f"  LEFT JOIN {merchant} m ON m.id = t.merchant_id) k",
+        [run.pk],
+    )
+    # Our swipes of that channel and date the file does not list (a reversed swipe moved no money).
+    cursor.execute(
+        f"INSERT INTO {results} ({columns})"
+        " SELECT %s, 'missing_in_file', NULL, t.reference, false, t.id, m.merchant_no, NULL, NULL, '',"
+        "  t.amount, t.fee, t.status, t.reference"
+        f" FROM {txn} t JOIN {merchant} m ON m.id = t.merchant_id"
+        " WHERE t.channel_id = %s AND t.business_date = %s AND t.status <> 'reversed'"
+        "  AND NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.txn_id = t.id AND x.dup_no = 1)",
+        [run.pk, run.channel_id, connection.ops.adapt_datefield_value(run.business_date)],
+    )
+
+
+def _tables() -> tuple[str, str, str]:
+    from merchants.models import Merchant, Terminal
+    from settlement.models import Transaction
+
+    return Transaction._meta.db_table, Merchant._meta.db_table, Terminal._meta.db_table
+
+
+def _store_totals(run: ReconciliationRun) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT kind, COUNT(*), SUM(file_amount), SUM(our_amount), SUM(CASE WHEN fuzzy THEN 1 ELSE 0 END)"
+            f" FROM {ReconciliationResult._meta.db_table} WHERE run_id = %s GROUP BY kind", [run.pk])
+        rows = cursor.fetchall()
+    totals = {kind: {"count": 0, "file": "0.00", "ours": "0.00"} for kind in ResultKind.values}
+    file_total = our_total = Decimal("0.00")
+    fuzzy = 0
+    for kind, count, theirs, ours, fuzzy_count in rows:
+        theirs, ours = _money(theirs), _money(ours)
+        totals[kind] = {"count": count, "file": str(theirs), "ours": str(ours)}
+        file_total += theirs
+        our_total += ours
+        fuzzy += int(fuzzy_count or 0)
+    run.totals, run.file_total, run.our_total, run.fuzzy_matches = totals, file_total, our_total, fuzzy
+    run.finished_at = timezone.now()
+    run.save(update_fields=["totals", "file_total", "our_total", "fuzzy_matches", "finished_at"])
+
+
+def _money(value) -> Decimal:
+    # SQLite sums decimals as floats; two places are what they mean.
+    return Decimal(str(value or 0)).quantize(_CENT)
+
+
+def run_differences(result: ReconciliationResult) -> dict[str, dict[str, str]]:
+    """What differs on one result, ours and theirs (the API's `differences`)."""
+    out = {}
+    if result.kind == ResultKind.AMOUNT_MISMATCH:
+        out["amount"] = {"ours": str(result.our_amount), "theirs": str(result.file_amount)}
+    if result.kind == ResultKind.FEE_MISMATCH:
+        out["fee"] = {"ours": str(result.our_fee), "theirs": str(result.file_fee)}
+    if result.kind == ResultKind.STATUS_MISMATCH:
+        out["status"] = {"ours": result.our_status, "theirs": result.file_status}
+    return out
+
+
+def break_open_count(*, channel: Channel, business_date: date) -> int:
+    return ReconciliationBreak.objects.filter(channel=channel, business_date=business_date,
+                                              status__in=ReconciliationBreak.OPEN_STATUSES).count()
+
+
+def run_answer(receipt: FileReceipt, *, with_results: bool = True) -> dict:
+    """The API's (and the upload page's) account of a run."""
+    run, stored = receipt.run, receipt.file
+    answer = {
+        "run": run.pk, "file": stored.pk, "duplicate": receipt.duplicate, "supersedes": stored.supersedes_id,
+        "business_date": run.business_date.isoformat(), "encoding": stored.encoding, "lines": run.line_count,
+        "file_total": str(run.file_total), "our_total": str(run.our_total), "fuzzy_matches": run.fuzzy_matches,
+        "totals": run.totals,
+    }
+    if with_results:
+        answer["results"] = [
+            {"line": r.line, "reference": r.reference, "result": r.kind, "fuzzy": r.fuzzy,
+             "differences": run_differences(r)}
+            for r in run.results.order_by(F("line").asc(nulls_last=True), "reference", "id")
+        ]
+    return answer
