@@ -102,7 +102,8 @@ class AcquirerView(APIView):
     def finalize_response(self, request: Request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if self._claim is not None and isinstance(response, Response):
-            self._release_claim(response.status_code, JSONRenderer().render(response.data))
+            response.render()  # once: the stored bytes are the ones sent
+            self._release_claim(response.status_code, response.content)
         return response
 
     def _release_claim(self, status_code: int, answer: bytes) -> None:
