@@ -45,3 +45,22 @@ def test_an_unknown_api_path_answers_the_json_error_shape(client, merchant_user)
     response = client.get("/api/v1/merchant/cases/not-a-number/")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     assert client.get("/no-such-page/").status_code == 404  # pages keep Django's 404 page
+
+
+def test_the_merchant_api_throttles_per_user_with_the_configured_rate(client, merchant_user, monkeypatch):
+    from rest_framework.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "rate", "3/min", raising=False)  # else read from settings at import
+    client.force_login(merchant_user)
+    statuses = [client.get("/api/v1/merchant/today/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    throttled = client.get("/api/v1/merchant/today/")
+    assert throttled.json()["error"]["code"] == "throttled" and int(throttled["Retry-After"]) > 0
+
+
+def test_the_configured_rates_are_in_use():
+    from django.conf import settings
+
+    rest = settings.REST_FRAMEWORK
+    assert set(rest["DEFAULT_THROTTLE_RATES"]) == {"anon", "user"}
+    assert {c.rsplit(".", 1)[1] for c in rest["DEFAULT_THROTTLE_CLASSES"]} == {"AnonRateThrottle", "UserRateThrottle"}
