@@ -64,3 +64,13 @@ def test_the_configured_rates_are_in_use():
     rest = settings.REST_FRAMEWORK
     assert set(rest["DEFAULT_THROTTLE_RATES"]) == {"anon", "user"}
     assert {c.rsplit(".", 1)[1] for c in rest["DEFAULT_THROTTLE_CLASSES"]} == {"AnonRateThrottle", "UserRateThrottle"}
+
+
+def test_the_anonymous_throttle_takes_the_address_like_the_lockout(settings):
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+    from rest_framework.throttling import AnonRateThrottle
+
+    request = Request(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4"))
+    # no proxy in front (the default): a client's own X-Forwarded-For is not its address
+    assert AnonRateThrottle().get_ident(request) == "10.0.0.2"
