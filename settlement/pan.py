@@ -89,3 +89,18 @@ def redact_pans(text: str) -> str:
 
 def mask_pan(first6: str, last4: str) -> str:
     return f"{first6}******{last4}"
+
+
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def json_escapes_may_hide_digits(raw: str) -> bool:
+    """Whether raw JSON text holds a \\uXXXX escape that, decoded, could be part of a
+    card number (a digit of any script, a full-width space/dash/dot) or a control
+    character: only then must the decoded items be examined one by one. Escaped
+    Chinese text (json.dumps' default) does not make a body suspect."""
+    for code in set(_JSON_ESCAPE.findall(raw)):
+        ch = chr(int(code, 16))
+        if ch < " " or unicodedata.decimal(ch, None) is not None or unicodedata.normalize("NFKC", ch) in " -.":
+            return True
+    return False

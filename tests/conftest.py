@@ -18,6 +18,14 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _clear_default_cache():
+    # API throttles count in the default cache: one test's requests must not throttle the next.
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _clear_calendar_cache():
     from channels.selectors import clear_calendar_cache
 

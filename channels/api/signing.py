@@ -22,9 +22,17 @@ The secret is your channel's `whsec_...` (printed by `manage.py addchannel`). Wh
 secret is being rotated both are accepted, and the header may carry several
 space-separated signatures. Failures answer 401 with a stable `error.code`:
 `unknown_channel`, `missing_signature_headers`, `invalid_signature_headers`,
-`timestamp_out_of_window`, `invalid_signature`. Bodies over 1 MiB and batches over
+`timestamp_out_of_window`, `invalid_signature`. A write repeated with an accepted
+`webhook-id` (a retry, or a replay) gets the first answer back with
+`Idempotent-Replayed: true` and is not applied again; the same id over another body is
+`409 webhook_id_reused`. Bodies over 1 MiB and batches over
 1,000 items answer 413 (`payload_too_large`, `batch_too_large`). Never send a full
 card number (`full_pan_forbidden`): first 6 + last 4 at most.
+
+Our status queries to your API (`POST <poll_url> {"references": [...]}`, https only)
+are signed the same way with the channel's *poll secret* (`manage.py addchannel` prints
+it): verify them. Sign your answer with your signing secret and our query's
+`webhook-id`; an answer that is not signed so is treated as a failed poll.
 
 Copy-paste Python (`pip install standardwebhooks requests`):
 

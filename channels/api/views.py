@@ -30,7 +30,7 @@ from config.api_errors import ApiError
 from merchants.selectors import merchant_terminal_serials
 from merchants.services import MerchantData, MerchantError, merchant_upsert
 from settlement.models import SettlementEvent, Transaction
-from settlement.pan import contains_full_pan
+from settlement.pan import contains_full_pan, json_escapes_may_hide_digits
 from settlement.services.events import events_apply
 from settlement.services.ingest import TRANSACTION_VALUES, transactions_ingest
 from settlement.services.payouts import PayoutError, PayoutInput, PayoutLineInput, payout_upsert
@@ -102,7 +102,8 @@ class AcquirerView(APIView):
     def finalize_response(self, request: Request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         if self._claim is not None and isinstance(response, Response):
-            self._release_claim(response.status_code, JSONRenderer().render(response.data))
+            response.render()  # once: the stored bytes are the ones sent
+            self._release_claim(response.status_code, response.content)
         return response
 
     def _release_claim(self, status_code: int, answer: bytes) -> None:
@@ -121,10 +122,10 @@ class AcquirerView(APIView):
             raise exceptions.ParseError("The JSON is nested too deeply.") from None
 
     def pan_suspect(self, request: Request) -> bool:
-        """Cheap first look at the raw bytes; items are examined one by one only when it hits.
-        Any JSON escape makes it hit: "\\uff16" is a full-width 6 only once decoded."""
+        """Cheap first look at the raw bytes; items are examined one by one only when it hits,
+        or when an escape could hide a digit ("\\uff16" is a full-width 6 once decoded)."""
         raw = request._request._body.decode("utf-8", errors="replace")
-        return "\\u" in raw or contains_full_pan(raw)
+        return contains_full_pan(raw) or ("\\u" in raw and json_escapes_may_hide_digits(raw))
 
     def batch(self, request: Request, key: str) -> tuple[list[Any], bool]:
         data = self.body(request)

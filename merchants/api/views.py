@@ -29,11 +29,12 @@ _403 = OpenApiResponse(ErrorEnvelopeSerializer, description="`not_authenticated`
 _404 = OpenApiResponse(ErrorEnvelopeSerializer, description="`not_found`: not one of your merchants, or no such "
                                                             "item of this merchant.")
 _400 = OpenApiResponse(ErrorEnvelopeSerializer, description="`invalid`, with `error.fields`, or a stable code.")
+_429 = OpenApiResponse(ErrorEnvelopeSerializer, description="`throttled`: too many requests; see Retry-After.")
 
 
 def answers(ok, *, bad_request: bool = False) -> dict:
     out = ok if isinstance(ok, dict) else {200: ok}
-    return {**out, 403: _403, 404: _404, **({400: _400} if bad_request else {})}
+    return {**out, 403: _403, 404: _404, 429: _429, **({400: _400} if bad_request else {})}
 
 
 def page_of(item: type[serializers.Serializer]):
@@ -76,7 +77,7 @@ def _get_or_404(getter, merchant, pk):
 
 
 class MerchantListView(APIView):
-    @extend_schema(responses={200: s.MerchantOut(many=True), 403: _403})
+    @extend_schema(responses={200: s.MerchantOut(many=True), 403: _403, 429: _429})
     def get(self, request):
         merchants = list(selectors.merchants_of(request.user))
         rows = s.MerchantOut(merchants, many=True).data

@@ -45,3 +45,32 @@ def test_an_unknown_api_path_answers_the_json_error_shape(client, merchant_user)
     response = client.get("/api/v1/merchant/cases/not-a-number/")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     assert client.get("/no-such-page/").status_code == 404  # pages keep Django's 404 page
+
+
+def test_the_merchant_api_throttles_per_user_with_the_configured_rate(client, merchant_user, monkeypatch):
+    from rest_framework.throttling import UserRateThrottle
+
+    monkeypatch.setattr(UserRateThrottle, "rate", "3/min", raising=False)  # else read from settings at import
+    client.force_login(merchant_user)
+    statuses = [client.get("/api/v1/merchant/today/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    throttled = client.get("/api/v1/merchant/today/")
+    assert throttled.json()["error"]["code"] == "throttled" and int(throttled["Retry-After"]) > 0
+
+
+def test_the_configured_rates_are_in_use():
+    from django.conf import settings
+
+    rest = settings.REST_FRAMEWORK
+    assert set(rest["DEFAULT_THROTTLE_RATES"]) == {"anon", "user"}
+    assert {c.rsplit(".", 1)[1] for c in rest["DEFAULT_THROTTLE_CLASSES"]} == {"AnonRateThrottle", "UserRateThrottle"}
+
+
+def test_the_anonymous_throttle_takes_the_address_like_the_lockout(settings):
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+    from rest_framework.throttling import AnonRateThrottle
+
+    request = Request(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="6.6.6.6, 1.2.3.4"))
+    # no proxy in front (the default): a client's own X-Forwarded-For is not its address
+    assert AnonRateThrottle().get_ident(request) == "10.0.0.2"

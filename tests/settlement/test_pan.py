@@ -101,3 +101,15 @@ def test_masked_and_luhn_invalid_numbers_pass():
     assert not contains_full_pan("622202******1234")
     assert not contains_full_pan("4111111111111112")
     assert not contains_full_pan("6222 0212 3456 7890")  # 16 digits, Luhn fails
+
+
+def test_only_escapes_that_could_hide_a_digit_make_raw_json_suspect():
+    import json
+
+    from settlement.pan import json_escapes_may_hide_digits
+
+    assert not json_escapes_may_hide_digits(json.dumps({"name": "老王便利店 Wang's", "reason": "账户信息有误"}))
+    assert json_escapes_may_hide_digits(json.dumps({"reason": "６２２５"}))  # full-width digits
+    assert json_escapes_may_hide_digits(json.dumps({"reason": "٦٢٢٥"}))  # Arabic-Indic digits
+    assert json_escapes_may_hide_digits(json.dumps({"reason": "6225　8801"}))  # ideographic space
+    assert json_escapes_may_hide_digits('{"reason": "a\\u0000b"}')  # NUL, refused downstream
