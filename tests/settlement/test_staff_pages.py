@@ -84,11 +84,11 @@ def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_a
     # session, user, at-risk (max grace, totals, rows), totals, page count, incidents,
     # channels, page rows, channels with poll-apply errors (the session is not rewritten
     # within a minute: config/sessions.py), and in December next year's calendars (the banner)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get("/staff/").status_code == 200
     for _ in range(5):
         open_case()
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         assert client.get("/staff/").status_code == 200
 
 
