@@ -6,7 +6,8 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 RUN DJANGO_SECRET_KEY=build-only python manage.py collectstatic --noinput
-RUN useradd --system --uid 10001 app && chown -R app /app
+# /metrics-data: prometheus_client's multiprocess files (a named volume takes this owner).
+RUN useradd --system --uid 10001 app && mkdir -p /metrics-data && chown -R app /app /metrics-data
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

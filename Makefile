@@ -45,6 +45,7 @@ compose-check: ## Validate docker-compose.yml with docker-compose config (the en
 
 setup-run: $(VENV)/.run-installed
 	mkdir -p var
+	rm -rf var/prometheus  # the metrics' per-process files of the last run
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py load_demo --poll-base-url http://127.0.0.1:$(SIM_PORT)
 	$(PY) manage.py flag_delays
