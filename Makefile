@@ -55,6 +55,10 @@ run: setup-run ## Set up and run the app with demo data (SQLite + SQLite broker 
 	@echo "Simulated acquirer ($(SIM_SCENARIO)) on http://127.0.0.1:$(SIM_PORT)/; web, worker, beat and simulator below"
 	$(PY) -m config.supervise -f Procfile.dev
 
+SOAK_SECONDS ?= 300
+soak: $(VENV)/.run-installed ## 5-minute mixed load on make run's embedded default (fresh var dir, spare ports), then checks it held
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) -m bench.soak --seconds $(SOAK_SECONDS)
+
 lint: $(VENV)/.dev-installed ## ruff, Django checks, migrations up to date
 	$(VENV)/bin/ruff check .
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) manage.py check --fail-level WARNING
@@ -71,4 +75,4 @@ bench: $(VENV)/.dev-installed ## Run the benchmarks (PostgreSQL + Redis on local
 clean: ## Remove local runtime state (SQLite, broker folders); keeps .venv
 	rm -rf var staticfiles
 
-.PHONY: help install chromium compose-check setup-run run lint test bench clean
+.PHONY: help install chromium compose-check setup-run run soak lint test bench clean
