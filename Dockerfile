@@ -7,7 +7,8 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
 # collectstatic signs nothing: the dev key is fine here, the running app refuses it.
 RUN DJANGO_DEBUG=true python manage.py collectstatic --noinput
-RUN useradd --system --uid 10001 app && chown -R app /app
+# /metrics-data: prometheus_client's multiprocess files (a named volume takes this owner).
+RUN useradd --system --uid 10001 app && mkdir -p /metrics-data && chown -R app /app /metrics-data
 USER app
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

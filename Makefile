@@ -48,6 +48,7 @@ setup-run run: export DJANGO_SECURE ?= false
 setup-run: $(VENV)/.run-installed
 	mkdir -p var
 	test -s var/secret_key || $(PY) -c "import secrets; print(secrets.token_urlsafe(50))" > var/secret_key
+	rm -rf var/prometheus  # the metrics' per-process files of the last run
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py load_demo --poll-base-url http://127.0.0.1:$(SIM_PORT)
 	$(PY) manage.py flag_delays
@@ -57,6 +58,10 @@ run: setup-run ## Set up and run the app with demo data (SQLite + SQLite broker 
 	@echo "Serving on http://127.0.0.1:$(PORT)/  (admin: /admin/, API docs: /api/docs/)"
 	@echo "Simulated acquirer ($(SIM_SCENARIO)) on http://127.0.0.1:$(SIM_PORT)/; web, worker, beat and simulator below"
 	$(PY) -m config.supervise -f Procfile.dev
+
+SOAK_SECONDS ?= 300
+soak: $(VENV)/.run-installed ## 5-minute mixed load on make run's embedded default (fresh var dir, spare ports), then checks it held
+	env -u DATABASE_URL -u CELERY_BROKER_URL $(PY) -m bench.soak --seconds $(SOAK_SECONDS)
 
 lint: $(VENV)/.dev-installed ## ruff, Django checks, migrations up to date
 	$(VENV)/bin/ruff check .
@@ -75,4 +80,4 @@ bench: $(VENV)/.dev-installed ## Run the benchmarks (PostgreSQL + Redis on local
 clean: ## Remove local runtime state (SQLite, broker folders); keeps .venv
 	rm -rf var staticfiles
 
-.PHONY: help install chromium compose-check setup-run run lint test bench clean
+.PHONY: help install chromium compose-check setup-run run soak lint test bench clean

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_id.RequestIdMiddleware",  # first: every later log line has the id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.sessions.IdleSessionMiddleware",  # idle expiry, see config/sessions.py
@@ -315,11 +316,24 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Logging --------------------------------------------------------------------
+# JSON lines in production (DJANGO_SECURE), plain text in development; LOG_FORMAT
+# overrides. Every line carries the request id (config/request_id.py): "-" outside a
+# request, the enqueuing request's id inside a Celery task it caused.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if env.bool("DJANGO_SECURE", default=False) else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "config.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Security events (bad signatures, lockouts). Never log request bodies here.
@@ -327,6 +341,17 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# Celery keeps its own log format unless the JSON lines are wanted everywhere.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# --- Metrics (issue 14 item 4, config/metrics.py) ----------------------------------
+# /metrics answers only with `Authorization: Bearer $METRICS_TOKEN` (401 otherwise),
+# and is a 404 while no token is configured.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# prometheus_client's multiprocess files: shared by every process of one host (a
+# volume in docker-compose.yml); `make run` empties it at start.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus"))
 
 # --- Acquirer API (issue 3) -----------------------------------------------------
 # The docs page explains how to sign a request, with a copy-paste Python example.

@@ -90,7 +90,8 @@ class Supervisor:
     # --- processes ---------------------------------------------------------------
     def start(self, child: Child) -> None:
         child.popen = subprocess.Popen(
-            f"exec {child.command}", shell=True,  # exec: the pid is the program, not a shell cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            f"exec {child.command}", shell=True,  # exec: the pid is the program, not a shell
+            cwd=ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() reaches what it forks
         )
         child.pid, child.state, child.since = child.popen.pid, "up", time.time()

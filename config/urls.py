@@ -8,6 +8,7 @@ from merchants.accounts import invite_accept, phone_login
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("accounts/phone/", phone_login, name="phone-login"),
     path("accounts/", include("django.contrib.auth.urls")),

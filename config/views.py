@@ -1,6 +1,10 @@
+import hmac
+
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 
 from config.health import health_report, health_rows, processes_state
 from merchants.models import Membership
@@ -40,3 +44,21 @@ def not_found(request: HttpRequest, exception=None) -> HttpResponse:
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; a 404 until METRICS_TOKEN is set, 401 without the bearer token."""
+    token = settings.METRICS_TOKEN
+    if not token:
+        raise Http404
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        response = HttpResponse("A bearer token is required.\n", status=401, content_type="text/plain")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from config.metrics import render as metrics_render
+
+    return HttpResponse(metrics_render(), content_type=CONTENT_TYPE_LATEST)

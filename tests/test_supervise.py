@@ -2,6 +2,7 @@
 backoff, loudly, and var/processes.json says which part is down meanwhile."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +48,8 @@ def test_a_crashing_process_is_restarted_with_backoff_and_shown_down(tmp_path):
         assert alive(steady_pid)
         output = (tmp_path / "supervisor.log").read_text()
         assert "!!! crashy exited with code 3; restarting in" in output and "dying" in output
+        # each child's lines come through the supervisor, prefixed with its name
+        assert re.search(r"crashy +\| dying", output) and "Traceback" not in output, output[-2000:]
         # ... and down is visible while it waits
         wait_for(lambda: state()["processes"]["crashy"]["state"] == "down", timeout=10, interval=0.02,
                  message="crashy shown down")

@@ -26,9 +26,11 @@ from channels.api import serializers as s
 from channels.api.auth import IsSignedChannel, StandardWebhookAuthentication
 from channels.models import Channel
 from channels.replay import Claim, replay_claim, replay_record, request_fingerprint
+from config import metrics
 from config.api_errors import ApiError
 from merchants.selectors import merchant_terminal_serials
 from merchants.services import MerchantData, MerchantError, merchant_upsert
+from settlement.lifecycle import Outcome
 from settlement.models import SettlementEvent, Transaction
 from settlement.pan import contains_full_pan, json_escapes_may_hide_digits
 from settlement.services.events import events_apply
@@ -101,6 +103,10 @@ class AcquirerView(APIView):
 
     def finalize_response(self, request: Request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        match = request._request.resolver_match
+        error = response.data.get("error") if isinstance(getattr(response, "data", None), dict) else None
+        code = error.get("code", "error") if isinstance(error, dict) else "ok"
+        metrics.PUSHES.labels(match.url_name if match else "-", str(response.status_code), code).inc()
         if self._claim is not None and isinstance(response, Response):
             response.render()  # once: the stored bytes are the ones sent
             self._release_claim(response.status_code, response.content)
@@ -256,11 +262,13 @@ class EventsView(AcquirerView):
         now = timezone.now()
         answers: list[dict[str, Any] | None] = [None] * len(batch)
         valid, positions = [], []
+        refused = 0  # by the item rules, before the door: never stored, still counted
         for i, raw in enumerate(batch):
             try:
                 valid.append(item_rules.parse_event(raw, now=now, check_pan=suspect))
                 positions.append(i)
             except item_rules.ItemError as exc:
+                refused += 1
                 answers[i] = {"event_id": item_rules.reference_of(raw, "event_id"),
                               "reference": item_rules.reference_of(raw, "reference"), "result": "rejected",
                               "status": None, "error": _error(exc.code, exc.message)}
@@ -272,6 +280,9 @@ class EventsView(AcquirerView):
                     "status": result.transaction.status if result.transaction is not None else None,
                     "error": _error(result.code, result.message) if result.code else None,
                 }
+        if refused:
+            metrics.count_events(channel=self.channel.code, source=SettlementEvent.Source.PUSH,
+                                 outcomes={Outcome.REJECTED: refused})
         return Response({"results": answers})
 
 

@@ -33,6 +33,7 @@ from channels.business_days import BusinessDays, first_business_day
 from channels.holiday_names import day_off_name
 from channels.models import Channel
 from channels.selectors import business_days_for
+from config import metrics
 from settlement.lifecycle import FINAL_STATUSES, NON_FINAL_STATUSES, EventType
 from settlement.models import (
     CaseEntry,
@@ -377,6 +378,8 @@ def delays_flag(
     for number in range(max_batches):
         batch = _flag_batch(now=now, limit=batch_size)
         report.add(batch)
+        if batch.flagged:
+            db_transaction.on_commit(lambda n=batch.flagged: metrics.LATE_OPENED.inc(n))
         if batch.notification_ids:
             ids = batch.notification_ids
             db_transaction.on_commit(lambda ids=ids: send_notification_emails.delay(ids), robust=True)
@@ -417,6 +420,7 @@ def delays_on_final(*, txns: list[Transaction], now: datetime) -> None:
     from settlement.services.cases import cases_close_arrived
 
     notification_ids = cases_close_arrived(txns=done, now=now)
+    db_transaction.on_commit(lambda: metrics.LATE_CLOSED.inc(len(done)))
     if notification_ids:
         from settlement.tasks import send_notification_emails
 

@@ -17,7 +17,7 @@ another reference), in which case the whole batch is re-judged once more.
 import hashlib
 import json
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from channels.models import Channel
+from config import metrics
 from settlement.lifecycle import (
     FINAL_STATUSES,
     LIFECYCLE_EVENT_TYPES,
@@ -112,7 +113,12 @@ def events_apply(
     """
     for attempt in range(_MAX_ATTEMPTS):
         try:
-            return _events_apply_once(channel=channel, events=events, source=source, now=now or timezone.now())
+            results = _events_apply_once(channel=channel, events=events, source=source, now=now or timezone.now())
+            outcomes = Counter(r.result for r in results)
+            # Counted once committed: an outer transaction that rolls back counts nothing.
+            db_transaction.on_commit(lambda outcomes=outcomes: metrics.count_events(
+                channel=channel.code, source=source, outcomes=outcomes))
+            return results
         except IntegrityError:
             # A concurrent batch inserted one of our event ids for another reference.
             if attempt == _MAX_ATTEMPTS - 1:

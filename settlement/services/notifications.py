@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from config import metrics
 from settlement.models import Notification
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,14 @@ def _claim(candidates: QuerySet[Notification], *, now: datetime, limit: int) -> 
 
 
 def _send_claimed(notification_id: int, *, now: datetime) -> SendReport:
+    report = _send_one(notification_id, now=now)
+    for result in ("sent", "failed", "gave_up"):
+        if getattr(report, result):
+            metrics.EMAILS.labels(result).inc(getattr(report, result))
+    return report
+
+
+def _send_one(notification_id: int, *, now: datetime) -> SendReport:
     """Send one claimed row (no transaction open: no lock is held across SMTP)."""
     notification = Notification.objects.select_related("merchant").get(id=notification_id)
     attempts = notification.email_attempts

@@ -19,6 +19,7 @@
 
 import logging
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from channels.models import Channel
 from channels.polling import PollAnswer, PollFailed, status_query
 from channels.selectors import poll_signing_for
 from channels.services import channel_record_poll
+from config import metrics
 from settlement import items as item_rules
 from settlement.lifecycle import NON_FINAL_STATUSES, Outcome
 from settlement.models import SettlementEvent, Transaction
@@ -178,22 +180,29 @@ def channel_poll(
         report.batches += 1
         report.claimed += len(rows)
         report.more = len(rows) == batch_size
+        started = time.monotonic()
         try:
             answers = status_query(url=channel.poll_url, references=[r.reference for r in rows],
                                    signing=poll_signing_for(channel))
         except PollFailed as exc:
+            metrics.POLL_SECONDS.labels(channel.code).observe(time.monotonic() - started)
+            metrics.POLL_FAILURES.labels(channel.code, exc.code).inc()
             report.failed, report.error = True, exc.code
             _reschedule(rows=rows, learned=set(), interval=channel.poll_interval_seconds, now=now or timezone.now())
             channel_record_poll(channel_id=channel_id, ok=False, error=f"{exc.code}: {exc.message}")
             report.more = False
             break
+        metrics.POLL_SECONDS.labels(channel.code).observe(time.monotonic() - started)
         events, bad = events_from_answers(answers, {r.reference for r in rows}, now=now or timezone.now())
         report.counts.update(bad)
+        metrics.count_events(channel=channel.code, source=SettlementEvent.Source.POLL,
+                             outcomes={Outcome.REJECTED: sum(bad.values())})
         events, known = _drop_known(channel_id, events)
         report.duplicate += known
         try:
             results = events_apply(channel=channel, events=events, source=SettlementEvent.Source.POLL) if events else []
         except DatabaseError as exc:  # rolled back whole; the rows must not stay leased forever
+            metrics.POLL_FAILURES.labels(channel.code, "apply_failed").inc()
             report.failed, report.error = True, "apply_failed"
             report.stopped += _apply_failed(channel=channel, rows=rows, error=f"apply_failed: {exc.__class__.__name__}",
                                             now=now or timezone.now())
