@@ -5,6 +5,7 @@ from celery import shared_task
 from settlement.services.cases import cases_escalate_untouched
 from settlement.services.delays import delays_flag, delays_mark_at_risk
 from settlement.services.notifications import notifications_send_emails
+from settlement.services.replies import cases_arrival_missed
 
 
 @shared_task(name="settlement.tasks.flag_delays")
@@ -17,7 +18,9 @@ def flag_delays() -> dict:
     report = delays_flag(max_batches=20, on_full_batch=flag_delays.delay)
     at_risk = delays_mark_at_risk()  # after flagging: only swipes not late yet
     escalated = cases_escalate_untouched()
-    return {"at_risk": at_risk, "flagged": report.flagged, "cases": report.cases_opened, "escalated": escalated}
+    missed = cases_arrival_missed()  # promised arrivals that passed: back to the top, merchant told once
+    return {"at_risk": at_risk, "flagged": report.flagged, "cases": report.cases_opened, "escalated": escalated,
+            "arrival_missed": missed}
 
 
 @shared_task(name="settlement.tasks.send_notification_emails")

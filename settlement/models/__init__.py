@@ -1,4 +1,4 @@
-from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
+from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification, ReplyTemplate
 from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
@@ -11,6 +11,7 @@ __all__ = [
     "Payout",
     "PayoutDiscrepancy",
     "PayoutEvent",
+    "ReplyTemplate",
     "SettlementEvent",
     "Transaction",
 ]

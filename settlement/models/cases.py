@@ -102,6 +102,16 @@ class FollowUpCase(models.Model):
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     delay_seconds = models.PositiveIntegerField(null=True, blank=True, help_text=_("How late it arrived"))
+    # What staff promised the merchant (never the internal follow_up_at reminder):
+    # future-only when set, shown with who set it and why.
+    new_expected_by = models.DateTimeField(null=True, blank=True)
+    new_expected_reason = models.CharField(max_length=300, blank=True, db_default="")  # raw bulk inserts omit it
+    new_expected_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    new_expected_set_at = models.DateTimeField(null=True, blank=True)
+    # Set once by the missed-arrival scan when new_expected_by passed without the money.
+    arrival_missed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -131,6 +141,11 @@ class FollowUpCase(models.Model):
         indexes = [
             # The staff queue: unresolved cases by SLA due time.
             models.Index(fields=["sla_due_at"], name="case_open_by_sla", condition=~Q(status="resolved")),
+            # The missed-arrival scan: promised arrivals not yet found missed, by time.
+            models.Index(
+                fields=["new_expected_by"], name="case_promise_unmissed",
+                condition=Q(new_expected_by__isnull=False, arrival_missed_at__isnull=True) & ~Q(status="resolved"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -155,6 +170,8 @@ class CaseEntry(models.Model):
         REOPENED = "reopened", _("Reopened")
         DATA_ERROR = "data_error", _("Contradicting data received")
         STATUS_RECORDED = "status_recorded", _("Status recorded by staff")
+        NEW_ARRIVAL = "new_arrival", _("New expected arrival")
+        ARRIVAL_MISSED = "arrival_missed", _("Expected arrival passed")
 
     # Indexed by caseentry_case_created (case first), so no separate FK index.
     case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)
@@ -214,3 +231,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.merchant_id}"
+
+
+class ReplyTemplate(models.Model):
+    """A canned reply to merchants (a macro), managed in the admin by supervisors.
+    Placeholders: {merchant_name} {amount} {expected_by} {new_expected_by}
+    {case_reference} {cause}, filled with the case's facts in the merchant's language."""
+
+    name = models.CharField(max_length=100)
+    body_zh = models.TextField(help_text=_("Chinese text"))
+    body_en = models.TextField(help_text=_("English text"))
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name"], name="replytemplate_unique_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

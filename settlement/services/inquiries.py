@@ -86,7 +86,7 @@ def inquiry_open(
                 merchant=merchant,
                 channel_id=target.channel_id,
                 origin=FollowUpCase.Origin.INQUIRY,
-                amount_at_stake=transaction.net if transaction is not None else payout.amount,
+                amount_at_stake=transaction.amount if transaction is not None else payout.amount,
                 opened_at=now,
                 sla_due_at=now + INQUIRY_SLA,
                 last_action_at=now,

@@ -84,8 +84,10 @@ def notification_render(notification: Notification, *, tz: str | None = None) ->
             "Sorry for the wait."
         ) % facts
     else:
-        title = _("Update on your inquiry %(case)s") % facts
-        body = data.get("message", "")
+        from settlement.services.replies import case_update_render  # replies imports this module
+
+        title, body = case_update_render(data, tz=tz) or (
+            _("Update on your inquiry %(case)s") % facts, data.get("message", ""))
     return title, body
 
 

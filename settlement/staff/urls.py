@@ -8,4 +8,5 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_page, name="case"),
     path("cases/<int:case_id>/<slug:action>/", views.case_action, name="case-action"),
     path("incidents/<int:incident_id>/", views.incident_page, name="incident"),
+    path("bulk/", views.bulk_action, name="bulk"),
 ]

@@ -1,16 +1,13 @@
 """Staff pages (/staff/): the follow-up queue, a case, a channel incident. Thin:
 parse the form, call a service, redirect with a message."""
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,12 +15,20 @@ from channels.models import Channel
 from settlement.lifecycle import Outcome, Status
 from settlement.models import ChannelIncident, FollowUpCase
 from settlement.models.cases import Cause
+from settlement.services import bulk as bulk_services
 from settlement.services import cases as case_services
 from settlement.services.causes import evidence_describe
 from settlement.services.data_errors import data_error_sides
 from settlement.services.delays import arrival_explained
+from settlement.services.replies import (
+    case_reply,
+    case_set_new_arrival,
+    reply_template_fill,
+    reply_templates_active,
+)
 from settlement.services.staff_events import staff_event_record
-from settlement.staff import forms
+from settlement.staff import forms, search
+from settlement.staff.roles import Role, has_role, role_required, staff_required
 from settlement.staff.selectors import (
     QueueFilters,
     at_risk_swipes,
@@ -38,35 +43,24 @@ from settlement.staff.selectors import (
 PAGE_SIZE = 50
 
 
-def staff_required(view: Callable) -> Callable:
-    """Anonymous users go to the login page; logged-in non-staff (merchants) get 403."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
 @staff_required
 def queue(request: HttpRequest) -> HttpResponse:
     form = forms.QueueFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     filters = QueueFilters(
         channel=data.get("channel", ""), cause=data.get("cause", ""), merchant=data.get("merchant", "").strip(),
-        age=data.get("age", ""), status=data.get("status", ""), incident=data.get("incident"),
+        status=data.get("status", ""), incident=data.get("incident"),
     )
     now = timezone.now()
-    cases = case_queue(filters=filters, now=now)
+    q, view, sort = data.get("q", "").strip(), data.get("view", ""), data.get("sort", "")
+    cases = search.with_arrival(case_queue(filters=filters, now=now))
+    cases = search.queue_age(cases, data.get("age", ""), now=now)
+    cases = search.queue_view(search.queue_search(cases, q), view, user=request.user, now=now)
     totals = queue_totals(cases)
-    # Cases of an open incident are one incident row, unless that incident is asked for.
-    listed = cases if filters.incident else cases.exclude(incident__status=ChannelIncident.Status.OPEN)
+    # Cases of an open incident are one incident row, unless that incident (or a search) is asked for.
+    listed = cases if (filters.incident or q) else cases.exclude(incident__status=ChannelIncident.Status.OPEN)
     page = Paginator(
-        listed.select_related("merchant", "channel", "assignee", "transaction"), PAGE_SIZE
+        search.queue_sort(listed, sort).select_related("merchant", "channel", "assignee", "transaction"), PAGE_SIZE
     ).get_page(request.GET.get("page"))
     at_risk, at_risk_rows = at_risk_swipes(now=now) if not request.htmx else ({}, [])
     context = {
@@ -75,16 +69,37 @@ def queue(request: HttpRequest) -> HttpResponse:
         "poll_problems": poll_apply_problems() if not request.htmx else [],
         "form": form,
         "filters": filters,
+        "q": q, "view": view, "sort": sort or search.DEFAULT_SORT,
         "page": page,
         "totals": totals,
-        "incidents": [] if filters.incident else open_incidents(),
+        "incidents": [] if (filters.incident or q) else open_incidents(),
         "channels": Channel.objects.order_by("code").values_list("code", "name"),
         "causes": Cause,
         "now": now,
         "querystring": _querystring(request),
+        "sort_links": _sort_links(request),
+        "can_bulk": has_role(request.user, Role.SUPERVISOR),
     }
-    template = "settlement/staff/_queue.html" if request.htmx else "settlement/staff/queue.html"
+    if context["can_bulk"]:
+        context["bulk_staff"] = forms.BulkForm.base_fields["assignee"].queryset
+        context["bulk_templates"] = reply_templates_active()
+        context["bulk_outcomes"] = FollowUpCase.Outcome.choices
+    # A history restore (back button after hx-push-url) needs the whole page.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "settlement/staff/_queue.html" if partial else "settlement/staff/queue.html"
     return render(request, template, context)
+
+
+def _sort_links(request: HttpRequest) -> dict[str, str]:
+    """Column header links: a click sorts by the column, a second click reverses it."""
+    current = request.GET.get("sort", "")
+    links = {}
+    for key, first in (("days_late", "-days_late"), ("amount", "-amount"), ("sla", "sla"), ("age", "age")):
+        params = request.GET.copy()
+        params.pop("page", None)
+        params["sort"] = (first[1:] if first.startswith("-") else "-" + first) if current == first else first
+        links[key] = params.urlencode()
+    return links
 
 
 def _querystring(request: HttpRequest) -> str:
@@ -93,13 +108,33 @@ def _querystring(request: HttpRequest) -> str:
     return params.urlencode()
 
 
-@staff_required
-def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
-    try:
-        case = case_detail(case_id)
-    except FollowUpCase.DoesNotExist:
-        raise Http404 from None
+# action slug -> (form, lowest role allowed). The role matrix test reads this table.
+ACTIONS: dict[str, tuple[type[forms.forms.Form] | None, Role]] = {
+    "claim": (None, Role.AGENT),
+    "assign": (forms.AssignForm, Role.SUPERVISOR),
+    "reply": (forms.ReplyForm, Role.AGENT),
+    "note": (forms.NoteForm, Role.AGENT),
+    "contact": (forms.ContactForm, Role.AGENT),
+    "new-arrival": (forms.NewArrivalForm, Role.AGENT),
+    "follow-up": (forms.FollowUpForm, Role.AGENT),
+    "escalate": (forms.EscalateForm, Role.AGENT),
+    "record": (forms.RecordEventForm, Role.AGENT),
+    "resolve": (forms.ResolveForm, Role.AGENT),
+}
+FORM_NAMES = {"assign": "assign_form", "reply": "reply_form", "note": "note_form", "contact": "contact_form",
+              "new-arrival": "arrival_form", "follow-up": "follow_up_form", "escalate": "escalate_form",
+              "record": "record_form", "resolve": "resolve_form"}
+
+
+def _case_context(request: HttpRequest, case: FollowUpCase, *, bound: str = "", form=None) -> dict:
     now = timezone.now()
+    templates = reply_templates_active()
+    reply_initial = {}
+    chosen = request.GET.get("template", "")
+    if chosen.isdigit():
+        template = next((t for t in templates if t.pk == int(chosen)), None)
+        if template is not None:
+            reply_initial["body"] = reply_template_fill(template, case=case)
     context = {
         "case": case,
         "txn": case.transaction,
@@ -111,48 +146,59 @@ def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
         "breached": case.status != FollowUpCase.Status.RESOLVED and case.sla_due_at < now,
         "now": now,
         "assign_form": forms.AssignForm(initial={"assignee": case.assignee_id}),
+        "reply_form": forms.ReplyForm(initial=reply_initial),
         "note_form": forms.NoteForm(),
         "contact_form": forms.ContactForm(),
+        "arrival_form": forms.NewArrivalForm(),
         "follow_up_form": forms.FollowUpForm(),
         "escalate_form": forms.EscalateForm(),
         "resolve_form": forms.ResolveForm(),
         "record_form": forms.RecordEventForm(),
+        "templates": templates,
+        "chosen_template": chosen,
         "is_open": case.status != FollowUpCase.Status.RESOLVED,
+        "can_assign": has_role(request.user, Role.SUPERVISOR),
+        "bound": bound,
     }
-    return render(request, "settlement/staff/case.html", context)
+    if bound and form is not None:
+        context[FORM_NAMES[bound]] = form
+    return context
 
 
-def _act(request: HttpRequest, case: FollowUpCase, action: str) -> str:
-    """Run one action; returns the success message. Raises CaseError or ValueError."""
+@staff_required
+def case_page(request: HttpRequest, case_id: int) -> HttpResponse:
+    try:
+        case = case_detail(case_id)
+    except FollowUpCase.DoesNotExist:
+        raise Http404 from None
+    return render(request, "settlement/staff/case.html", _case_context(request, case))
+
+
+def _act(request: HttpRequest, case: FollowUpCase, action: str, d: dict) -> str:
+    """Run one action with the form's cleaned data; returns the success message. Raises CaseError."""
     user = request.user
     if action == "claim":
         case_services.case_claim(case=case, by=user)
         return _("You claimed this case.")
-    form_class = {
-        "assign": forms.AssignForm, "note": forms.NoteForm, "contact": forms.ContactForm,
-        "follow-up": forms.FollowUpForm, "escalate": forms.EscalateForm, "resolve": forms.ResolveForm,
-        "record": forms.RecordEventForm,
-    }.get(action)
-    if form_class is None:
-        raise Http404
-    form = form_class(request.POST)
-    if not form.is_valid():
-        raise ValueError("; ".join(f"{form.fields[f].label if f in form.fields else f}: {' '.join(e)}"
-                                   for f, e in form.errors.items()))
-    d = form.cleaned_data
     if action == "assign":
         case_services.case_assign(case=case, to=d["assignee"], by=user)
         return _("Assigned to %(user)s.") % {"user": d["assignee"].get_username()}
+    if action == "reply":
+        case_reply(case=case, by=user, body=d["body"])
+        return _("Reply sent to the merchant.")
     if action == "note":
         case_services.case_add_note(case=case, by=user, body=d["body"])
-        return _("Note added.")
+        return _("Internal note added.")
     if action == "contact":
         case_services.case_record_contact(case=case, by=user, party=d["party"], said=d["said"],
                                           contacted_at=d["contacted_at"], reference=d["reference"])
         return _("Contact recorded.")
+    if action == "new-arrival":
+        case_set_new_arrival(case=case, by=user, at=d["at"], reason=d["reason"])
+        return _("New expected arrival set; the merchant was told.")
     if action == "follow-up":
         case_services.case_set_follow_up(case=case, by=user, at=d["at"])
-        return _("Follow-up time set.")
+        return _("Reminder set (internal).")
     if action == "escalate":
         case_services.case_escalate(case=case, by=user, reason=d["reason"])
         return _("Case escalated.")
@@ -171,13 +217,32 @@ def _act(request: HttpRequest, case: FollowUpCase, action: str) -> str:
 @require_POST
 @staff_required
 def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse:
-    case = get_object_or_404(FollowUpCase, pk=case_id)
+    """Success: redirect to the case with a message. Invalid form or a refused action:
+    the case page again (400 / 409) with the form as typed and its errors next to it."""
+    if action not in ACTIONS:
+        raise Http404
+    form_class, role = ACTIONS[action]
+    if not has_role(request.user, role):
+        raise PermissionDenied
     try:
-        messages.success(request, _act(request, case, action))
+        case = case_detail(case_id)
+    except FollowUpCase.DoesNotExist:
+        raise Http404 from None
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        messages.error(request, _("Please correct the errors in the form below."), extra_tags="code-invalid_form")
+        return render(request, "settlement/staff/case.html", _case_context(request, case, bound=action, form=form),
+                      status=400)
+    try:
+        messages.success(request, _act(request, case, action, form.cleaned_data if form else {}))
     except case_services.CaseError as exc:
         messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
-    except ValueError as exc:
-        messages.error(request, str(exc), extra_tags="code-invalid_form")
+        if form is None:
+            return redirect("staff:case", case_id=case.pk)
+        form.add_error(None, exc.message)
+        case.refresh_from_db()
+        return render(request, "settlement/staff/case.html", _case_context(request, case, bound=action, form=form),
+                      status=409)
     return redirect("staff:case", case_id=case.pk)
 
 
@@ -185,6 +250,8 @@ def case_action(request: HttpRequest, case_id: int, action: str) -> HttpResponse
 def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = get_object_or_404(ChannelIncident.objects.select_related("channel", "resolved_by"), pk=incident_id)
     if request.method == "POST":
+        if not has_role(request.user, Role.SUPERVISOR):
+            raise PermissionDenied
         form = forms.IncidentResolveForm(request.POST)
         if form.is_valid():
             try:
@@ -198,5 +265,37 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
     totals = queue_totals(cases.exclude(status=FollowUpCase.Status.RESOLVED))
     return render(request, "settlement/staff/incident.html", {
         "incident": incident, "cases": cases[:200], "totals": totals, "form": forms.IncidentResolveForm(),
+        "can_resolve": has_role(request.user, Role.SUPERVISOR),
     })
 
+
+
+@require_POST
+@role_required(Role.SUPERVISOR)
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """Selected cases from the queue: one action, each case its own history entry."""
+    back = request.POST.get("next", "")
+    back = back if back.startswith("/staff/") and url_has_allowed_host_and_scheme(back, allowed_hosts=None) else ""
+    form = forms.BulkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "; ".join(f"{form.fields[f].label if f in form.fields else ''}: {' '.join(e)}"
+                                          for f, e in form.errors.items()), extra_tags="code-invalid_form")
+        return redirect(back or "staff:queue")
+    d, ids, user = form.cleaned_data, form.cleaned_data["ids"], request.user
+    try:
+        if d["action"] == "assign":
+            n = bulk_services.cases_bulk_assign(ids=ids, to=d["assignee"], by=user)
+            messages.success(request, _("%(n)s case(s) assigned to %(user)s.") % {"n": n, "user": d["assignee"]})
+        elif d["action"] == "reply":
+            n = bulk_services.cases_bulk_reply(ids=ids, by=user, template=d["template"])
+            messages.success(request, _("Replied on %(n)s case(s).") % {"n": n})
+        elif d["action"] == "escalate":
+            n = bulk_services.cases_bulk_escalate(ids=ids, by=user)
+            messages.success(request, _("%(n)s case(s) escalated.") % {"n": n})
+        else:
+            n, skipped = bulk_services.cases_bulk_resolve(ids=ids, by=user, outcome=d["outcome"])
+            messages.success(request, _("%(n)s case(s) resolved; %(skipped)s skipped (resolved already, or the "
+                                        "swipe does not agree with the outcome).") % {"n": n, "skipped": skipped})
+    except case_services.CaseError as exc:
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
+    return redirect(back or "staff:queue")
