@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent, SettlementEvent, Transaction
+from settlement.models import Payout, PayoutDiscrepancy, PayoutEvent, ReplyTemplate, SettlementEvent, Transaction
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -91,3 +91,13 @@ class PayoutDiscrepancyAdmin(ReadOnlyAdmin):
     list_filter = [("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["payout__reference"]
     raw_id_fields = ["payout"]
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    """Supervisors manage the reply templates (macros); the group grants the permissions."""
+
+    list_display = ["name", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "body_zh", "body_en"]
+    fields = ["name", "active", "body_zh", "body_en"]

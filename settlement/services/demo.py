@@ -18,14 +18,27 @@ from channels.services import channel_create
 from merchants.models import Membership, Merchant, Terminal
 from settlement.arrival import Cycle
 from settlement.lifecycle import EventType
-from settlement.models import SettlementEvent, Transaction
+from settlement.models import ReplyTemplate, SettlementEvent, Transaction
 from settlement.services.events import EventInput, events_apply
 from settlement.services.payouts import PayoutInput, payout_upsert
 from settlement.services.transactions import NewTransaction, transaction_create
+from settlement.staff.roles import Role, roles_ensure_groups
 
 DEMO_CHANNELS = [("demo-acq", "示例收单 Demo Acquirer"), ("demo-pay", "示例支付 Demo Pay Platform")]
 DEMO_MERCHANT_USER = ("merchant", "demo-merchant-pass")
 DEMO_STAFF_USER = ("staff", "demo-staff-pass")
+# One login per staff role (the superuser above is the admin).
+DEMO_AGENT_USER = ("agent", "demo-agent-pass")
+DEMO_SUPERVISOR_USER = ("supervisor", "demo-supervisor-pass")
+DEMO_TEMPLATES = [
+    ("延迟说明 Delay explained",
+     "{merchant_name}您好：您的款项{amount}因{cause}延迟，预计{new_expected_by}前到账。工单号：{case_reference}。",
+     "Hello {merchant_name}: your payment {amount} is late ({cause}); we expect it by {new_expected_by}. "
+     "Case {case_reference}."),
+    ("已到账 Arrived",
+     "{merchant_name}您好：款项{amount}已到账，给您带来不便深表歉意。工单号：{case_reference}。",
+     "Hello {merchant_name}: your payment {amount} has arrived. Sorry for the wait. Case {case_reference}."),
+]
 DEMO_MERCHANTS = [
     # merchant_no, name, channel index, cycle, account last4
     ("M100001", "老王便利店 Wang's Corner Shop", 0, Cycle.T1, "6021"),
@@ -56,6 +69,13 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
     User = get_user_model()
     merchant_user = User.objects.create_user(DEMO_MERCHANT_USER[0], password=DEMO_MERCHANT_USER[1])
     User.objects.create_superuser(DEMO_STAFF_USER[0], email="staff@example.com", password=DEMO_STAFF_USER[1])
+    groups = roles_ensure_groups()
+    User.objects.create_user(DEMO_AGENT_USER[0], password=DEMO_AGENT_USER[1], is_staff=True, first_name="小李")
+    supervisor = User.objects.create_user(DEMO_SUPERVISOR_USER[0], password=DEMO_SUPERVISOR_USER[1], is_staff=True,
+                                          first_name="王主管")
+    supervisor.groups.add(groups[Role.SUPERVISOR])
+    for name, zh, en in DEMO_TEMPLATES:
+        ReplyTemplate.objects.create(name=name, body_zh=zh, body_en=en)
 
     for no, name, ch, cycle, last4 in DEMO_MERCHANTS:
         merchant = Merchant.objects.create(

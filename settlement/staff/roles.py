@@ -64,3 +64,17 @@ def role_required(role: Role) -> Callable:
 
 # Any staff member (the old `staff_required`).
 staff_required = role_required(Role.AGENT)
+
+
+def roles_ensure_groups() -> dict[Role, object]:
+    """The "supervisor" and "admin" groups, with the admin-site permissions on reply
+    templates (run after migrate: permissions exist only then). Idempotent."""
+    from django.contrib.auth.models import Group, Permission
+
+    perms = list(Permission.objects.filter(content_type__app_label="settlement", content_type__model="replytemplate"))
+    groups = {}
+    for role, name in GROUP_OF.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.add(*perms)
+        groups[role] = group
+    return groups
