@@ -22,7 +22,9 @@ from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words, status_label
 from merchants.services import notifications_mark_read
 from settlement.lifecycle import Status
+from settlement.models import Notification
 from settlement.services.inquiries import InquiryError, inquiry_open, inquiry_reply
+from settlement.services.notifications import notification_render
 
 LIST_LIMIT = 100
 LATE_LIMIT = 20
@@ -267,6 +269,9 @@ def case_reply(request: HttpRequest, merchant, pk: int) -> HttpResponse:
 @merchant_view
 def notifications(request: HttpRequest, merchant) -> HttpResponse:
     rows = list(selectors.notifications_of(merchant)[:LIST_LIMIT])
+    for n in rows:  # staff replies, new arrivals: their own words, in the reader's language
+        if n.kind == Notification.Kind.CASE_UPDATE:
+            n.title, n.text = notification_render(n, tz=merchant.timezone)
     return render(request, "merchants/notifications.html", {**_base_context(request, merchant), "notifications": rows})
 
 

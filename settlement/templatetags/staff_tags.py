@@ -44,3 +44,24 @@ def sla_left(due: datetime, now: datetime) -> str:
     if hours >= 0:
         return _("%(h)s h left") % {"h": f"{hours:.0f}" if hours >= 10 else f"{hours:.1f}"}
     return _("breached %(h)s h ago") % {"h": f"{-hours:.0f}" if hours <= -10 else f"{-hours:.1f}"}
+
+
+@register.filter
+def event_label(value: str) -> str:
+    """A stored event type ('credited') as its translated name."""
+    from settlement.lifecycle import EventType
+
+    try:
+        return str(EventType(value).label)
+    except ValueError:
+        return value or ""
+
+
+@register.filter
+def event_outcome_label(value: str) -> str:
+    from settlement.lifecycle import Outcome
+
+    try:
+        return str(Outcome(value).label)
+    except ValueError:
+        return value or ""
