@@ -54,6 +54,9 @@ class FollowUpCase(models.Model):
         OPEN = "open", _("Open")
         CLAIMED = "claimed", _("In progress")
         ESCALATED = "escalated", _("Escalated")
+        # Waiting states stop the SLA clock (sla_paused_at) until the wait ends.
+        WAITING_MERCHANT = "waiting_merchant", _("Waiting on merchant")
+        WAITING_ACQUIRER = "waiting_acquirer", _("Waiting on acquirer / bank")
         RESOLVED = "resolved", _("Resolved")
 
     class Origin(models.TextChoices):
@@ -82,7 +85,7 @@ class FollowUpCase(models.Model):
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="cases")
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="cases")
     incident = models.ForeignKey(ChannelIncident, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.DETECTED)
     cause = models.CharField(max_length=24, choices=Cause.choices, default=Cause.UNKNOWN)
     cause_evidence = models.JSONField(default=dict, blank=True)
@@ -112,6 +115,8 @@ class FollowUpCase(models.Model):
     new_expected_set_at = models.DateTimeField(null=True, blank=True)
     # Set once by the missed-arrival scan when new_expected_by passed without the money.
     arrival_missed_at = models.DateTimeField(null=True, blank=True)
+    # Set while the case waits on the merchant or the acquirer: the SLA clock is stopped.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -131,7 +136,15 @@ class FollowUpCase(models.Model):
                 name="case_one_open_data_error_per_payout",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "claimed", "escalated", "resolved"]), name="case_status_valid"
+                condition=Q(status__in=["open", "claimed", "escalated", "waiting_merchant", "waiting_acquirer",
+                                        "resolved"]),
+                name="case_status_valid",
+            ),
+            # The clock is stopped exactly while the case waits.
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting_merchant", "waiting_acquirer"], sla_paused_at__isnull=False)
+                | (~Q(status__in=["waiting_merchant", "waiting_acquirer"]) & Q(sla_paused_at__isnull=True)),
+                name="case_paused_iff_waiting",
             ),
             models.CheckConstraint(
                 condition=Q(status="resolved", resolved_at__isnull=False) | (~Q(status="resolved") & Q(resolved_at__isnull=True)),
@@ -172,6 +185,8 @@ class CaseEntry(models.Model):
         STATUS_RECORDED = "status_recorded", _("Status recorded by staff")
         NEW_ARRIVAL = "new_arrival", _("New expected arrival")
         ARRIVAL_MISSED = "arrival_missed", _("Expected arrival passed")
+        WAITING = "waiting", _("Waiting (SLA paused)")
+        RESUMED = "resumed", _("Resumed (SLA running)")
 
     # Indexed by caseentry_case_created (case first), so no separate FK index.
     case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)

@@ -96,7 +96,7 @@ def cases_bulk_resolve(*, ids: list[int], by: AbstractBaseUser, outcome: str, no
     locked = _lock(ids, agrees)
     now = now or timezone.now()
     FollowUpCase.objects.filter(id__in=locked).update(
-        status=FollowUpCase.Status.RESOLVED, outcome=outcome, resolved_at=now, resolved_by=by, last_action_at=now,
+        status=FollowUpCase.Status.RESOLVED, sla_paused_at=None, outcome=outcome, resolved_at=now, resolved_by=by, last_action_at=now,
     )
     _entries(locked, CaseEntry.Kind.RESOLVED, by=by, now=now, body=note.strip(), data={"outcome": outcome, "bulk": True})
     return len(locked), len(set(ids)) - len(locked)

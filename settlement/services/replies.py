@@ -85,7 +85,8 @@ def cases_arrival_missed(*, now: datetime | None = None, limit: int = MISSED_BAT
         rows = list(
             FollowUpCase.objects.select_for_update(skip_locked=True)
             .filter(new_expected_by__lt=now, arrival_missed_at__isnull=True)
-            .exclude(status=FollowUpCase.Status.RESOLVED)
+            # A waiting case is found once its wait ends (the row stays due until then).
+            .filter(status__in=[FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED, FollowUpCase.Status.ESCALATED])
             .order_by("new_expected_by")
             .values_list("id", "merchant_id", "transaction_id", "reference", "new_expected_by")[:limit]
         )

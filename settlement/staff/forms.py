@@ -24,7 +24,8 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(required=False, label=_("Search"), max_length=64)
     view = forms.ChoiceField(required=False, label=_("View"), choices=[
         ("", _("All cases")), ("mine", _("Mine")), ("unassigned", _("Unassigned")), ("escalated", _("Escalated")),
-        ("breached", _("SLA breached")), ("promised", _("New arrival promised")),
+        ("breached", _("SLA breached")), ("waiting_merchant", _("Waiting on merchant")),
+        ("waiting_acquirer", _("Waiting on acquirer / bank")), ("promised", _("New arrival promised")),
     ])
     sort = forms.ChoiceField(required=False, label=_("Sort"), choices=[
         ("", _("Most urgent")), ("-days_late", _("Days late")), ("-amount", _("Amount")),
@@ -65,6 +66,12 @@ class ContactForm(forms.Form):
 
 class FollowUpForm(forms.Form):
     at = forms.DateTimeField(label=_("Remind me at (internal)"), widget=_LOCAL_DT)
+
+
+class WaitForm(forms.Form):
+    on = forms.ChoiceField(label=_("Waiting on"), choices=[
+        ("merchant", _("the merchant")), ("acquirer", _("the acquirer / bank"))])
+    note = forms.CharField(label=_("What we are waiting for"), max_length=2000, required=False)
 
 
 class EscalateForm(forms.Form):

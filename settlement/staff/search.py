@@ -10,7 +10,7 @@ from merchants.models import Merchant
 from settlement.models import FollowUpCase
 from settlement.staff.selectors import AGE_BUCKETS
 
-SAVED_VIEWS = ("mine", "unassigned", "escalated", "breached", "promised")
+SAVED_VIEWS = ("mine", "unassigned", "escalated", "breached", "waiting_merchant", "waiting_acquirer", "promised")
 # sort key -> order_by; "-" keys are the descending twins. Ties broken by id for stable pages.
 SORTS: dict[str, tuple] = {
     # Default: escalated first (missed promises and untouched cases), then SLA due, then money.
@@ -55,8 +55,10 @@ def queue_view(qs: QuerySet[FollowUpCase], view: str, *, user, now: datetime) ->
         return qs.filter(assignee__isnull=True)
     if view == "escalated":
         return qs.filter(status=FollowUpCase.Status.ESCALATED)
-    if view == "breached":
-        return qs.filter(sla_due_at__lt=now).exclude(status=FollowUpCase.Status.RESOLVED)
+    if view == "breached":  # a paused clock cannot breach
+        return qs.filter(sla_due_at__lt=now, sla_paused_at__isnull=True).exclude(status=FollowUpCase.Status.RESOLVED)
+    if view in ("waiting_merchant", "waiting_acquirer"):
+        return qs.filter(status=view)
     if view == "promised":  # a new arrival promised to the merchant
         return qs.filter(new_expected_by__isnull=False)
     return qs

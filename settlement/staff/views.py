@@ -27,6 +27,7 @@ from settlement.services.replies import (
     reply_templates_active,
 )
 from settlement.services.staff_events import staff_event_record
+from settlement.services.waiting import case_resume, case_wait
 from settlement.staff import forms, search
 from settlement.staff.roles import Role, has_role, role_required, staff_required
 from settlement.staff.selectors import (
@@ -118,11 +119,13 @@ ACTIONS: dict[str, tuple[type[forms.forms.Form] | None, Role]] = {
     "new-arrival": (forms.NewArrivalForm, Role.AGENT),
     "follow-up": (forms.FollowUpForm, Role.AGENT),
     "escalate": (forms.EscalateForm, Role.AGENT),
+    "wait": (forms.WaitForm, Role.AGENT),
+    "resume": (None, Role.AGENT),
     "record": (forms.RecordEventForm, Role.AGENT),
     "resolve": (forms.ResolveForm, Role.AGENT),
 }
 FORM_NAMES = {"assign": "assign_form", "reply": "reply_form", "note": "note_form", "contact": "contact_form",
-              "new-arrival": "arrival_form", "follow-up": "follow_up_form", "escalate": "escalate_form",
+              "new-arrival": "arrival_form", "follow-up": "follow_up_form", "escalate": "escalate_form", "wait": "wait_form",
               "record": "record_form", "resolve": "resolve_form"}
 
 
@@ -143,7 +146,7 @@ def _case_context(request: HttpRequest, case: FollowUpCase, *, bound: str = "", 
         "arrival": arrival_explained(case.transaction) if case.transaction else None,
         "data_error": data_error_sides(case),
         "evidence": evidence_describe(case.cause_evidence),
-        "breached": case.status != FollowUpCase.Status.RESOLVED and case.sla_due_at < now,
+        "breached": case.status != FollowUpCase.Status.RESOLVED and case.sla_due_at < now and not case.sla_paused_at,
         "now": now,
         "assign_form": forms.AssignForm(initial={"assignee": case.assignee_id}),
         "reply_form": forms.ReplyForm(initial=reply_initial),
@@ -152,6 +155,8 @@ def _case_context(request: HttpRequest, case: FollowUpCase, *, bound: str = "", 
         "arrival_form": forms.NewArrivalForm(),
         "follow_up_form": forms.FollowUpForm(),
         "escalate_form": forms.EscalateForm(),
+        "wait_form": forms.WaitForm(),
+        "waiting": case.sla_paused_at is not None,
         "resolve_form": forms.ResolveForm(),
         "record_form": forms.RecordEventForm(),
         "templates": templates,
@@ -202,6 +207,13 @@ def _act(request: HttpRequest, case: FollowUpCase, action: str, d: dict) -> str:
     if action == "escalate":
         case_services.case_escalate(case=case, by=user, reason=d["reason"])
         return _("Case escalated.")
+    if action == "wait":
+        case_wait(case=case, by=user, on=d["on"], note=d["note"])
+        return _("Waiting: the SLA clock is paused.")
+    if action == "resume":
+        if not case_resume(case=case, by=user, why="staff"):
+            raise case_services.CaseError("not_waiting", _("This case is not waiting."))
+        return _("The SLA clock runs again.")
     if action == "record":
         recorded = staff_event_record(case=case, by=user, status=d["status"], occurred_at=d["occurred_at"],
                                       bank_reference=d["bank_reference"], reason=d["reason"], evidence=d["evidence"])

@@ -65,3 +65,11 @@ def event_outcome_label(value: str) -> str:
         return str(Outcome(value).label)
     except ValueError:
         return value or ""
+
+
+@register.filter
+def hours_of(seconds) -> str:
+    try:
+        return f"{int(seconds) / 3600:.1f}"
+    except (TypeError, ValueError):
+        return ""

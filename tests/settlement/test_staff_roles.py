@@ -24,7 +24,7 @@ ROLE_MATRIX: dict[str, dict[str, Role]] = {
 ACTION_ROLES = {
     "claim": Role.AGENT, "assign": Role.SUPERVISOR, "reply": Role.AGENT, "note": Role.AGENT,
     "contact": Role.AGENT, "new-arrival": Role.AGENT, "follow-up": Role.AGENT, "escalate": Role.AGENT,
-    "record": Role.AGENT, "resolve": Role.AGENT,
+    "wait": Role.AGENT, "resume": Role.AGENT, "record": Role.AGENT, "resolve": Role.AGENT,
 }
 
 
