@@ -166,12 +166,28 @@ ZH = {
     "Start waiting": "开始等待",
     "SLA paused for %(h)s business hours; now due %(due)s": "SLA 暂停了 %(h)s 个工作小时；新的时限为 %(due)s",
     "SLA paused": "SLA 已暂停",
+    # incidents
+    "An update needs some text.": "更新内容不能为空。",
+    "Swipe %(reference)s: now expected by %(when)s": "交易 %(reference)s：现预计 %(when)s 前到账",
+    "Update on the delay affecting your payments (%(case)s)": "关于您款项延迟的最新进展（%(case)s）",
+    "Update for every affected merchant": "发给所有受影响商户的更新",
+    "Update sent to %(n)s merchant(s).": "已向 %(n)s 个商户发送更新。",
+    "Work its cases in the queue": "在队列中处理其工单",
+    "Each affected merchant gets it once, with the revised arrival of each of their swipes where one was set.":
+        "每个受影响的商户只会收到一次，其中列出已设置新到账时间的每笔交易。",
+    "Send update": "发送更新",
+    "Assign all its open cases": "分配其全部未结工单",
+    "Late swipes from": "延迟交易开始于",
+    "Update sent": "已发送更新",
+    "Affected merchants": "受影响的商户",
+    "No open cases.": "没有未结工单。",
     # merchant case page
     "passed; we are on it": "已过期，我们正在跟进",
     "Set by %(who)s (support)": "由客服 %(who)s 设置",
 }
 
 ZH_PLURAL = {
+    "%(n)s merchant": "%(n)s 个商户",
     "The swipe stays %(status)s; %(n)s contradicting event.": "该笔交易保持%(status)s；有 %(n)s 个矛盾事件。",
     "Polling %(channel)s (%(code)s): answers could not be applied since %(since)s (%(error)s); %(n)s swipe no "
     "longer polled.": "查询 %(channel)s（%(code)s）：自 %(since)s 起查询结果无法应用（%(error)s）；%(n)s 笔交易已停止查询。",

@@ -1,4 +1,11 @@
-from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification, ReplyTemplate
+from settlement.models.cases import (
+    CaseEntry,
+    ChannelIncident,
+    FollowUpCase,
+    IncidentUpdate,
+    Notification,
+    ReplyTemplate,
+)
 from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent
 from settlement.models.transactions import MASKED_PAN_REGEX, Payout, SettlementEvent, Transaction
 
@@ -7,6 +14,7 @@ __all__ = [
     "CaseEntry",
     "ChannelIncident",
     "FollowUpCase",
+    "IncidentUpdate",
     "Notification",
     "Payout",
     "PayoutDiscrepancy",

@@ -49,6 +49,24 @@ class ChannelIncident(models.Model):
         return f"incident {self.pk} {self.channel_id}"
 
 
+class IncidentUpdate(models.Model):
+    """What staff told every merchant affected by a channel incident, once per update."""
+
+    incident = models.ForeignKey(ChannelIncident, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    body = models.TextField()
+    merchants_told = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id} update {self.pk}"
+
+
 class FollowUpCase(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")

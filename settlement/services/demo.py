@@ -89,6 +89,8 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
         _demo_swipes(rng, merchant, terminal, now, swipes_per_merchant)
         _demo_payouts(merchant, now, off_by=Decimal("0.01") if no == "M100001" else Decimal("0"))
 
+    _demo_outage(Merchant.objects.get(merchant_no="M100002"), now)
+
     SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
     SECRETS_FILE.write_text(json.dumps(secrets, indent=2))
     SECRETS_FILE.chmod(0o600)
@@ -154,3 +156,25 @@ def _demo_payouts(merchant: Merchant, now, *, off_by: Decimal) -> None:
             transaction_references=tuple(t.reference for t in txns),
             sent_at=max(t.settled_at or t.captured_at for t in txns),
         ))
+
+
+DEMO_OUTAGE_SWIPES = 24  # above DELAYS_INCIDENT_THRESHOLD (20): the scan opens a channel incident
+
+
+def _demo_outage(merchant: Merchant, now) -> None:
+    """A lunch rush two days ago that the acquirer cleared and then sat on: all due by
+    the same time, so the late scan groups them under one channel incident."""
+    channel = merchant.channel
+    terminal = merchant.terminals.first()
+    start = timezone.localtime(now - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+    for n in range(DEMO_OUTAGE_SWIPES):
+        txn = transaction_create(channel=channel, item=NewTransaction(
+            reference=f"{merchant.merchant_no[1:]}9{n:05d}", merchant=merchant, terminal=terminal,
+            amount=Decimal(58 + 7 * n) + Decimal("0.50"), captured_at=start + timedelta(minutes=n),
+            masked_pan=f"622848******{1000 + n:04d}", method="qr",
+        ))
+        events_apply(channel=channel, source=SettlementEvent.Source.PUSH, now=now, events=[EventInput(
+            event_id=f"demo-{txn.reference}-0", reference=txn.reference, type=EventType.CLEARED,
+            occurred_at=start + timedelta(minutes=n, seconds=30),
+        )])
+        Transaction.objects.filter(pk=txn.pk).update(next_poll_at=now + DEMO_STUCK_FOR)

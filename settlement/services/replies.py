@@ -127,6 +127,12 @@ def case_update_render(data: dict, *, tz: str) -> tuple[str, str] | None:
         return (_("Case %(case)s: the money has not arrived yet") % facts,
                 _("We expected the money by %(when)s and it has not arrived. Our supervisors are on it "
                   "and will update you.") % facts)
+    if topic == "incident_update":
+        lines = [data.get("message", "")]
+        for reference, when in data.get("revised", []):
+            lines.append(_("Swipe %(reference)s: now expected by %(when)s") % {"reference": reference,
+                                                                              "when": _local(when, tz)})
+        return _("Update on the delay affecting your payments (%(case)s)") % facts, "\n".join(lines)
     return None
 
 

@@ -104,7 +104,9 @@ class RecordEventForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Cases"))
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Cases"), required=False)
+    # Instead of ids: every open case of this incident.
+    incident = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     action = forms.ChoiceField(label=_("Do"), choices=[
         ("assign", _("Assign to")), ("reply", _("Reply with template")), ("escalate", _("Escalate")),
         ("resolve", _("Resolve as")),
@@ -129,6 +131,11 @@ class BulkForm(forms.Form):
         if need and not data.get(need):
             self.add_error(need, _("This field is required."))
         return data
+
+
+class IncidentUpdateForm(forms.Form):
+    body = forms.CharField(label=_("Update for every affected merchant"), max_length=5000,
+                           widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class IncidentResolveForm(forms.Form):

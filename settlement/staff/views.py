@@ -20,6 +20,7 @@ from settlement.services import cases as case_services
 from settlement.services.causes import evidence_describe
 from settlement.services.data_errors import data_error_sides
 from settlement.services.delays import arrival_explained
+from settlement.services.incident_updates import incident_merchants, incident_post_update
 from settlement.services.replies import (
     case_reply,
     case_set_new_arrival,
@@ -275,11 +276,29 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
         return redirect("staff:incident", incident_id=incident.pk)
     cases = incident.cases.select_related("merchant", "transaction", "assignee").order_by("sla_due_at", "id")
     totals = queue_totals(cases.exclude(status=FollowUpCase.Status.RESOLVED))
+    supervisor = has_role(request.user, Role.SUPERVISOR)
     return render(request, "settlement/staff/incident.html", {
         "incident": incident, "cases": cases[:200], "totals": totals, "form": forms.IncidentResolveForm(),
-        "can_resolve": has_role(request.user, Role.SUPERVISOR),
+        "update_form": forms.IncidentUpdateForm(), "updates": incident.updates.select_related("author"),
+        "merchants": incident_merchants(incident), "can_resolve": supervisor, "can_bulk": supervisor,
+        "bulk_staff": forms.BulkForm.base_fields["assignee"].queryset if supervisor else [],
     })
 
+
+@require_POST
+@role_required(Role.SUPERVISOR)
+def incident_update(request: HttpRequest, incident_id: int) -> HttpResponse:
+    incident = get_object_or_404(ChannelIncident, pk=incident_id)
+    form = forms.IncidentUpdateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("An update needs some text."), extra_tags="code-invalid_form")
+        return redirect("staff:incident", incident_id=incident.pk)
+    try:
+        update = incident_post_update(incident=incident, by=request.user, body=form.cleaned_data["body"])
+        messages.success(request, _("Update sent to %(n)s merchant(s).") % {"n": update.merchants_told})
+    except case_services.CaseError as exc:
+        messages.error(request, exc.message, extra_tags=f"code-{exc.code}")
+    return redirect("staff:incident", incident_id=incident.pk)
 
 
 @require_POST
@@ -294,6 +313,9 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
                                           for f, e in form.errors.items()), extra_tags="code-invalid_form")
         return redirect(back or "staff:queue")
     d, ids, user = form.cleaned_data, form.cleaned_data["ids"], request.user
+    if d.get("incident"):  # all of an incident: its open cases, bounded like any selection
+        ids = list(FollowUpCase.objects.filter(incident_id=d["incident"], status__in=case_services.OPEN_STATUSES)
+                   .order_by("id").values_list("id", flat=True)[:bulk_services.BULK_MAX])
     try:
         if d["action"] == "assign":
             n = bulk_services.cases_bulk_assign(ids=ids, to=d["assignee"], by=user)

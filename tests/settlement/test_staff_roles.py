@@ -18,6 +18,7 @@ ROLE_MATRIX: dict[str, dict[str, Role]] = {
     "staff:case": {"get": Role.AGENT},
     "staff:case-action": {"post": Role.AGENT},  # and each action's own role below
     "staff:incident": {"get": Role.AGENT, "post": Role.SUPERVISOR},
+    "staff:incident-update": {"post": Role.SUPERVISOR},
     "staff:bulk": {"post": Role.SUPERVISOR},
 }
 # The roles the issue asks for, written down independently of views.ACTIONS.
