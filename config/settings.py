@@ -317,3 +317,9 @@ DELAYS_CASE_ESCALATE_AFTER_HOURS = env.int("DELAYS_CASE_ESCALATE_AFTER_HOURS", d
 # A channel with this many consecutive failed polls counts as an outage for causes.
 DELAYS_POLL_FAILURES_OUTAGE = env.int("DELAYS_POLL_FAILURES_OUTAGE", default=3)
 CELERY_BEAT_SCHEDULE["flag-delays"] = {"task": "settlement.tasks.flag_delays", "schedule": 60.0}
+
+# --- Staff workspace (settlement.staff, settlement.services.assignment) ------------
+# New unassigned cases go to agents on duty (Django group "on_duty"), the least loaded
+# first, each holding at most the cap of open cases. Off by default.
+STAFF_AUTO_ASSIGN = env.bool("STAFF_AUTO_ASSIGN", default=False)
+STAFF_AUTO_ASSIGN_CAP = env.int("STAFF_AUTO_ASSIGN_CAP", default=25)

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from settlement.services.assignment import cases_auto_assign
 from settlement.services.cases import cases_escalate_untouched
 from settlement.services.delays import delays_flag, delays_mark_at_risk
 from settlement.services.notifications import notifications_send_emails
@@ -19,6 +20,7 @@ def flag_delays() -> dict:
     at_risk = delays_mark_at_risk()  # after flagging: only swipes not late yet
     escalated = cases_escalate_untouched()
     missed = cases_arrival_missed()  # promised arrivals that passed: back to the top, merchant told once
+    cases_auto_assign()  # new cases to agents on duty (STAFF_AUTO_ASSIGN, off by default)
     return {"at_risk": at_risk, "flagged": report.flagged, "cases": report.cases_opened, "escalated": escalated,
             "arrival_missed": missed}
 
