@@ -3,7 +3,7 @@ applied on top of selectors.case_queue's filters."""
 
 from datetime import datetime, timedelta
 
-from django.db.models import DateTimeField, F, Q, QuerySet
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from merchants.models import Merchant
@@ -12,27 +12,25 @@ from settlement.staff.selectors import AGE_BUCKETS
 
 SAVED_VIEWS = ("mine", "unassigned", "escalated", "breached", "waiting_merchant", "waiting_acquirer", "promised")
 # sort key -> order_by; "-" keys are the descending twins. Ties broken by id for stable pages.
+_ESCALATED_FIRST = Case(When(status=FollowUpCase.Status.ESCALATED, then=Value(0)), default=Value(1),
+                        output_field=IntegerField())
 SORTS: dict[str, tuple] = {
     # Default: escalated first (missed promises and untouched cases), then SLA due, then money.
-    "urgency": ("-is_escalated", "sla_due_at", "-amount_at_stake", "id"),
+    "urgency": (_ESCALATED_FIRST, "sla_due_at", "-amount_at_stake", "id"),
     "days_late": ("arrival_at", "id"), "-days_late": ("-arrival_at", "-id"),
     "amount": ("amount_at_stake", "id"), "-amount": ("-amount_at_stake", "-id"),
     "sla": ("sla_due_at", "id"), "-sla": ("-sla_due_at", "-id"),
     "age": ("opened_at", "id"), "-age": ("-opened_at", "-id"),
 }
 DEFAULT_SORT = "urgency"
+NEEDS_ARRIVAL = {"days_late", "-days_late"}
 
 
 def with_arrival(qs: QuerySet[FollowUpCase]) -> QuerySet[FollowUpCase]:
     """`arrival_at`: when the money was due (the swipe's expected arrival; the case's
-    opening for cases without a swipe). Age buckets and days late count from it."""
-    from django.db.models import BooleanField, Case, Value, When
-
-    return qs.annotate(
-        arrival_at=Coalesce(F("transaction__expected_by"), F("opened_at"), output_field=DateTimeField()),
-        is_escalated=Case(When(status=FollowUpCase.Status.ESCALATED, then=Value(True)), default=Value(False),
-                          output_field=BooleanField()),
-    )
+    opening for cases without a swipe). Age buckets and days late count from it. Only
+    added when needed: it joins the swipe for every row."""
+    return qs.annotate(arrival_at=Coalesce(F("transaction__expected_by"), F("opened_at"), output_field=DateTimeField()))
 
 
 def queue_search(qs: QuerySet[FollowUpCase], q: str) -> QuerySet[FollowUpCase]:
@@ -65,6 +63,8 @@ def queue_view(qs: QuerySet[FollowUpCase], view: str, *, user, now: datetime) ->
 
 
 def queue_sort(qs: QuerySet[FollowUpCase], sort: str) -> QuerySet[FollowUpCase]:
+    if sort in NEEDS_ARRIVAL and "arrival_at" not in qs.query.annotations:
+        qs = with_arrival(qs)
     return qs.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
 
 
@@ -73,6 +73,7 @@ def queue_age(qs: QuerySet[FollowUpCase], age: str, *, now: datetime) -> QuerySe
     case opened: a 9-day-late swipe sits in 8-30 whenever its case was opened."""
     if age not in AGE_BUCKETS:
         return qs
+    qs = with_arrival(qs)
     low, high = AGE_BUCKETS[age]
     qs = qs.filter(arrival_at__lte=now - timedelta(days=low))
     if high is not None:

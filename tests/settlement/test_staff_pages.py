@@ -86,13 +86,13 @@ def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_a
     client.force_login(staff_user)
     client.get("/staff/")  # warm the calendar cache and the session
     # session, user, role groups, at-risk (max grace, totals, rows), totals, page count,
-    # incidents, channels, page rows, channels with poll-apply errors (the session is not
+    # incidents, channels, page ids, page rows, channels with poll-apply errors (the session is not
     # rewritten within a minute: config/sessions.py)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert client.get("/staff/").status_code == 200
     for _ in range(5):
         open_case()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert client.get("/staff/").status_code == 200
 
 
