@@ -86,7 +86,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "can_bulk": has_role(request.user, Role.SUPERVISOR),
     }
     if context["can_bulk"]:
-        context["bulk_staff"] = forms.BulkForm.base_fields["assignee"].queryset
+        context["bulk_staff"] = forms.BulkForm.base_fields["assignee"].queryset.all()  # a fresh query, never the cached class one
         context["bulk_templates"] = reply_templates_active()
         context["bulk_outcomes"] = FollowUpCase.Outcome.choices
     # A history restore (back button after hx-push-url) needs the whole page.
@@ -284,7 +284,7 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
         "incident": incident, "cases": cases[:200], "totals": totals, "form": forms.IncidentResolveForm(),
         "update_form": forms.IncidentUpdateForm(), "updates": incident.updates.select_related("author"),
         "merchants": incident_merchants(incident), "can_resolve": supervisor, "can_bulk": supervisor,
-        "bulk_staff": forms.BulkForm.base_fields["assignee"].queryset if supervisor else [],
+        "bulk_staff": forms.BulkForm.base_fields["assignee"].queryset.all() if supervisor else [],
     })
 
 

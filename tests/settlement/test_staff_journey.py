@@ -129,3 +129,60 @@ def test_agent_answers_the_merchant_and_resolves(live_server, browser, monkeypat
     assert case.status == "resolved" and case.transaction.status == "credited"
     staff_ctx.close()
     shop_ctx.close()
+
+
+UPDATE = {"zh-CN": ("个工单分配给", "已向 2 个商户发送更新", "关于您款项延迟的最新进展"),
+          "en-US": ("assigned to", "Update sent to 2 merchant(s)", "Update on the delay affecting your payments")}
+
+
+@pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+def test_supervisor_assigns_an_incident_and_two_merchants_see_the_update(live_server, browser, settings, locale):
+    from django.contrib.auth.models import Group
+
+    from settlement.models import ChannelIncident
+
+    settings.DELAYS_INCIDENT_THRESHOLD = 3
+    t = TEXT[locale]
+    assigned, sent, seen = UPDATE[locale]
+    lead = UserFactory(username="lead", is_staff=True, password="correct-horse-battery")
+    lead.groups.add(Group.objects.get_or_create(name="supervisor")[0])
+    UserFactory(username="agent", is_staff=True)
+    first = MerchantFactory(name="鲜果坊", language=t["lang"])
+    second = MerchantFactory(name="川味小馆", channel=first.channel, language=t["lang"])
+    owners = []
+    for i, shop in enumerate((first, second)):
+        owner = UserFactory(username=f"owner{i}", password="correct-horse-battery")
+        MembershipFactory(user=owner, merchant=shop)
+        owners.append(owner)
+    captured = timezone.now() - timedelta(days=4)
+    for shop in (first, first, second):
+        make_transaction(merchant=shop, captured_at=captured, amount="100.00")
+    delays_flag(now=timezone.now())
+    incident = ChannelIncident.objects.get()
+    tag = t["lang"]
+
+    ctx = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    login(page, live_server.url, "lead", "correct-horse-battery", t["login"], "/staff/")
+    page.click(f"a[href='/staff/incidents/{incident.pk}/']")
+    expect(page.locator("#affected-merchants")).to_contain_text("川味小馆")
+    page.click("details:has(#incident-assign-form) > summary")
+    page.select_option("#incident-assign-form select[name=assignee]", label="agent")
+    page.click("#incident-assign-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text(assigned)
+    page.fill("#incident-update-form textarea[name=body]", "渠道已恢复，今日补发 / channel back, paying today")
+    page.click("#incident-update-form button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text(sent)
+    expect(page.locator(".incident-update")).to_contain_text("channel back")
+    page.screenshot(path=str(ARTIFACTS / f"staff-incident-{tag}-1280.png"), full_page=True)
+    assert FollowUpCase.objects.filter(incident=incident, assignee__username="agent").count() == 3
+
+    for i, owner in enumerate(owners):
+        shop_ctx = browser.new_context(locale=locale, viewport={"width": 375, "height": 812})
+        shop_page = shop_ctx.new_page()
+        login(shop_page, live_server.url, owner.username, "correct-horse-battery", t["login"], "/m/notifications/")
+        expect(shop_page.locator("main")).to_contain_text(seen)
+        expect(shop_page.locator("main")).to_contain_text("channel back")
+        shop_page.screenshot(path=str(ARTIFACTS / f"merchant-incident-update-{i}-{tag}-375.png"), full_page=True)
+        shop_ctx.close()
+    ctx.close()
