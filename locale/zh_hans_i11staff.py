@@ -100,6 +100,9 @@ ZH = {
     "%(n)s case(s) escalated.": "已升级 %(n)s 个工单。",
     "%(n)s case(s) resolved; %(skipped)s skipped (resolved already, or the swipe does not agree with the "
     "outcome).": "已结案 %(n)s 个工单；跳过 %(skipped)s 个（已结案，或交易状态与结案结果不符）。",
+    "Set a new expected arrival": "设置新的预计到账时间",
+    "All cases matching the filters": "符合筛选条件的全部工单",
+    "New expected arrival set on %(n)s case(s); their merchants were told.": "已为 %(n)s 个工单设置新的预计到账时间，并已通知相关商户。",
     # action messages
     "Reply sent to the merchant.": "已回复商户。",
     "Internal note added.": "已添加内部备注。",

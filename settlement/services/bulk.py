@@ -23,7 +23,7 @@ def _lock(ids: list[int], extra: Q | None = None) -> list[int]:
         raise CaseError("nothing_selected", _("Select at least one case."))
     if len(ids) > BULK_MAX:
         raise CaseError("too_many", _("At most %(n)s cases at once.") % {"n": BULK_MAX})
-    qs = FollowUpCase.objects.select_for_update().filter(id__in=ids, status__in=OPEN_STATUSES)
+    qs = FollowUpCase.objects.select_for_update(of=("self",)).filter(id__in=ids, status__in=OPEN_STATUSES)
     if extra is not None:
         qs = qs.filter(extra)
     return list(qs.order_by("id").values_list("id", flat=True))
@@ -100,3 +100,32 @@ def cases_bulk_resolve(*, ids: list[int], by: AbstractBaseUser, outcome: str, no
     )
     _entries(locked, CaseEntry.Kind.RESOLVED, by=by, now=now, body=note.strip(), data={"outcome": outcome, "bulk": True})
     return len(locked), len(set(ids)) - len(locked)
+
+
+@db_transaction.atomic
+def cases_bulk_new_arrival(*, ids: list[int], by: AbstractBaseUser, at: datetime, reason: str,
+                           now: datetime | None = None) -> int:
+    """The same promised arrival on every selected case whose swipe is not final; each
+    case its own history entry and its merchant one notification per case."""
+    from settlement.lifecycle import FINAL_STATUSES
+    from settlement.services.replies import _clean_text
+
+    if at is None or timezone.is_naive(at):
+        raise CaseError("naive_datetime", _("Give the new arrival as a date and time."))
+    reason = _clean_text(reason, code="reason_required", empty=_("Say why the money will arrive then."))[:300]
+    locked = _lock(ids, ~Q(transaction__status__in=list(FINAL_STATUSES)))
+    now = now or timezone.now()
+    if at <= now:
+        raise CaseError("arrival_in_past", _("The new expected arrival must be in the future."))
+    FollowUpCase.objects.filter(id__in=locked).update(
+        new_expected_by=at, new_expected_reason=reason, new_expected_set_by=by, new_expected_set_at=now,
+        arrival_missed_at=None, last_action_at=now,
+    )
+    _entries(locked, CaseEntry.Kind.NEW_ARRIVAL, by=by, now=now, body=reason, visible_to_merchant=True,
+             data={"at": at.isoformat(), "bulk": True})
+    rows = FollowUpCase.objects.filter(id__in=locked).values_list("id", "merchant_id", "transaction_id", "reference")
+    notifications_create(kind=Notification.Kind.CASE_UPDATE, items=[
+        (m, t, c, {"topic": "new_arrival", "case_reference": ref, "new_expected_by": at.isoformat(), "reason": reason})
+        for c, m, t, ref in rows
+    ], now=now)
+    return len(locked)

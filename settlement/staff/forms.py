@@ -108,9 +108,12 @@ class BulkForm(forms.Form):
     # Instead of ids: every open case of this incident.
     incident = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     action = forms.ChoiceField(label=_("Do"), choices=[
-        ("assign", _("Assign to")), ("reply", _("Reply with template")), ("escalate", _("Escalate")),
-        ("resolve", _("Resolve as")),
+        ("assign", _("Assign to")), ("reply", _("Reply with template")),
+        ("new-arrival", _("Set a new expected arrival")), ("escalate", _("Escalate")), ("resolve", _("Resolve as")),
     ])
+    all_matching = forms.BooleanField(required=False, label=_("All cases matching the filters"))
+    at = forms.DateTimeField(required=False, label=_("New expected arrival"), widget=_LOCAL_DT)
+    reason = forms.CharField(required=False, max_length=300, label=_("Why (shown to the merchant)"))
     assignee = forms.ModelChoiceField(
         queryset=get_user_model().objects.filter(is_staff=True, is_active=True).order_by("username"),
         required=False, label=_("Assign to"))
@@ -127,9 +130,11 @@ class BulkForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        need = {"assign": "assignee", "reply": "template", "resolve": "outcome"}.get(data.get("action"))
-        if need and not data.get(need):
-            self.add_error(need, _("This field is required."))
+        need = {"assign": ["assignee"], "reply": ["template"], "resolve": ["outcome"],
+                "new-arrival": ["at", "reason"]}.get(data.get("action"), [])
+        for name in need:
+            if not data.get(name):
+                self.add_error(name, _("This field is required."))
         return data
 
 

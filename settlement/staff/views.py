@@ -1,10 +1,12 @@
 """Staff pages (/staff/): the follow-up queue, a case, a channel incident. Thin:
 parse the form, call a service, redirect with a message."""
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -45,21 +47,29 @@ from settlement.staff.selectors import (
 PAGE_SIZE = 50
 
 
-@staff_required
-def queue(request: HttpRequest) -> HttpResponse:
-    form = forms.QueueFilterForm(request.GET or None)
+def _queue_cases(params, *, user, now):
+    """(form, filters, data, matching cases, listed cases) for the queue's GET
+    parameters: the queue page and "all matching the filters" in bulk use the same."""
+    form = forms.QueueFilterForm(params or None)
     data = form.cleaned_data if form.is_valid() else {}
     filters = QueueFilters(
         channel=data.get("channel", ""), cause=data.get("cause", ""), merchant=data.get("merchant", "").strip(),
         status=data.get("status", ""), incident=data.get("incident"),
     )
-    now = timezone.now()
-    q, view, sort = data.get("q", "").strip(), data.get("view", ""), data.get("sort", "")
+    q = data.get("q", "").strip()
     cases = search.queue_age(case_queue(filters=filters, now=now), data.get("age", ""), now=now)
-    cases = search.queue_view(search.queue_search(cases, q), view, user=request.user, now=now)
-    totals = queue_totals(cases)
+    cases = search.queue_view(search.queue_search(cases, q), data.get("view", ""), user=user, now=now)
     # Cases of an open incident are one incident row, unless that incident (or a search) is asked for.
     listed = cases if (filters.incident or q) else cases.exclude(incident__status=ChannelIncident.Status.OPEN)
+    return form, filters, data, cases, listed
+
+
+@staff_required
+def queue(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    form, filters, data, cases, listed = _queue_cases(request.GET, user=request.user, now=now)
+    q, view, sort = data.get("q", "").strip(), data.get("view", ""), data.get("sort", "")
+    totals = queue_totals(cases)
     # Two steps: sort narrow rows (ids and sort keys) for the page, then fetch those 50
     # wide rows with their joins. Sorting the wide joined rows cost 5x more at 10k cases.
     page = Paginator(search.queue_sort(listed, sort).values_list("id", flat=True), PAGE_SIZE).get_page(
@@ -319,6 +329,10 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     if d.get("incident"):  # all of an incident: its open cases, bounded like any selection
         ids = list(FollowUpCase.objects.filter(incident_id=d["incident"], status__in=case_services.OPEN_STATUSES)
                    .order_by("id").values_list("id", flat=True)[:bulk_services.BULK_MAX])
+    elif d.get("all_matching"):  # every case the queue lists for these filters, the first BULK_MAX
+        params = QueryDict(urlsplit(back).query) if back else QueryDict()
+        _f, _filters, _data, _cases, listed = _queue_cases(params, user=user, now=timezone.now())
+        ids = list(listed.order_by("id").values_list("id", flat=True)[:bulk_services.BULK_MAX])
     try:
         if d["action"] == "assign":
             n = bulk_services.cases_bulk_assign(ids=ids, to=d["assignee"], by=user)
@@ -326,6 +340,10 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         elif d["action"] == "reply":
             n = bulk_services.cases_bulk_reply(ids=ids, by=user, template=d["template"])
             messages.success(request, _("Replied on %(n)s case(s).") % {"n": n})
+        elif d["action"] == "new-arrival":
+            n = bulk_services.cases_bulk_new_arrival(ids=ids, by=user, at=d["at"], reason=d["reason"])
+            messages.success(request, _("New expected arrival set on %(n)s case(s); their merchants were told.")
+                             % {"n": n})
         elif d["action"] == "escalate":
             n = bulk_services.cases_bulk_escalate(ids=ids, by=user)
             messages.success(request, _("%(n)s case(s) escalated.") % {"n": n})

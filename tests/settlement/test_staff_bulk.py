@@ -79,3 +79,29 @@ def test_two_supervisors_on_overlapping_selections(supervisor_user):
         assert len(entries) == expected  # one entry per action that touched it
         # the owner is the one named by the last action applied to it
         assert case.assignee.username == entries[-1]["to"]
+
+
+@pytest.mark.django_db
+def test_bulk_new_arrival_and_all_matching_the_filters(client, supervisor_user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    a, b = open_case(amount="10.00"), open_case(amount="20.00")
+    other = open_case(amount="30.00")
+    client.force_login(supervisor_user)
+    at = timezone.localtime() + timedelta(days=1)
+    back = f"/staff/?q={a.merchant.merchant_no}"
+    response = client.post("/staff/bulk/", {"all_matching": "on", "action": "new-arrival", "next": back,
+                                            "at": at.strftime("%Y-%m-%dT%H:%M"), "reason": "bank batch"})
+    assert response.status_code == 302
+    assert list(FollowUpCase.objects.filter(new_expected_by__isnull=False).values_list("pk", flat=True)) == [a.pk]
+    client.post("/staff/bulk/", {"ids": [b.pk, other.pk], "action": "new-arrival",
+                                 "at": at.strftime("%Y-%m-%dT%H:%M"), "reason": "bank batch"})
+    assert FollowUpCase.objects.filter(new_expected_by__isnull=False).count() == 3
+    assert Notification.objects.filter(data__topic="new_arrival").count() == 3
+    past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = client.post("/staff/bulk/", {"ids": [b.pk], "action": "new-arrival", "at": past, "reason": "x"},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    assert "must be in the future" in response.content.decode()
+    assert CaseEntry.objects.filter(kind="new_arrival").count() == 3
