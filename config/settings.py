@@ -488,3 +488,9 @@ CELERY_BEAT_SCHEDULE["deadlines-recompute"] = {"task": "settlement.tasks.recompu
 # Merchants get their holiday settlement plan this many days before a holiday period.
 HOLIDAY_PLAN_DAYS_BEFORE = env.int("HOLIDAY_PLAN_DAYS_BEFORE", default=3)
 CELERY_BEAT_SCHEDULE["holiday-plans"] = {"task": "settlement.tasks.send_holiday_plans", "schedule": 3600.0}
+
+# --- Staff workspace (settlement.staff, settlement.services.assignment) ------------
+# New unassigned cases go to agents on duty (Django group "on_duty"), the least loaded
+# first, each holding at most the cap of open cases. Off by default.
+STAFF_AUTO_ASSIGN = env.bool("STAFF_AUTO_ASSIGN", default=False)
+STAFF_AUTO_ASSIGN_CAP = env.int("STAFF_AUTO_ASSIGN_CAP", default=25)

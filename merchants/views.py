@@ -25,7 +25,9 @@ from merchants.presentation import arrival_words
 from merchants.services import notifications_mark_read
 from settlement.deadline_texts import reschedule_reason, rescheduled_line
 from settlement.lifecycle import EventType
+from settlement.models import Notification
 from settlement.services.inquiries import InquiryError, inquiry_open, inquiry_reply
+from settlement.services.notifications import notification_render
 
 LIST_LIMIT = 100
 LATE_LIMIT = 20
@@ -372,6 +374,9 @@ def glossary_page(request: HttpRequest, merchant) -> HttpResponse:
 @merchant_view
 def notifications(request: HttpRequest, merchant) -> HttpResponse:
     rows = list(selectors.notifications_of(merchant)[:LIST_LIMIT])
+    for n in rows:  # staff replies, new arrivals: their own words, in the reader's language
+        if n.kind == Notification.Kind.CASE_UPDATE:
+            n.title, n.text = notification_render(n, tz=merchant.timezone)
     return render(request, "merchants/notifications.html", {**_base_context(request, merchant), "notifications": rows})
 
 

@@ -6,6 +6,7 @@ from settlement.models import (
     PayoutDiscrepancy,
     PayoutEvent,
     PayoutLine,
+    ReplyTemplate,
     SettlementEvent,
     Transaction,
 )
@@ -126,3 +127,13 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ReplyTemplate)
+class ReplyTemplateAdmin(admin.ModelAdmin):
+    """Supervisors manage the reply templates (macros); the group grants the permissions."""
+
+    list_display = ["name", "active"]
+    list_filter = ["active"]
+    search_fields = ["name", "body_zh", "body_en"]
+    fields = ["name", "active", "body_zh", "body_en"]

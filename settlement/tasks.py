@@ -3,10 +3,12 @@
 from celery import shared_task
 from django.db import transaction
 
+from settlement.services.assignment import cases_auto_assign
 from settlement.services.cases import cases_escalate_untouched
 from settlement.services.delays import delays_flag, delays_mark_at_risk
 from settlement.services.holiday_plans import holiday_plans_send
 from settlement.services.notifications import notifications_send_emails, notifications_sweep_emails
+from settlement.services.replies import cases_arrival_missed
 from settlement.services.reschedule import recompute_pending
 
 
@@ -20,7 +22,10 @@ def flag_delays() -> dict:
     report = delays_flag(max_batches=20, on_full_batch=flag_delays.delay)
     at_risk = delays_mark_at_risk()  # after flagging: only swipes not late yet
     escalated = cases_escalate_untouched()
-    return {"at_risk": at_risk, "flagged": report.flagged, "cases": report.cases_opened, "escalated": escalated}
+    missed = cases_arrival_missed()  # promised arrivals that passed: back to the top, merchant told once
+    cases_auto_assign()  # new cases to agents on duty (STAFF_AUTO_ASSIGN, off by default)
+    return {"at_risk": at_risk, "flagged": report.flagged, "cases": report.cases_opened, "escalated": escalated,
+            "arrival_missed": missed}
 
 
 @shared_task(name="settlement.tasks.send_notification_emails")

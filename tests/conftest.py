@@ -58,7 +58,26 @@ def outsider(db):
 
 @pytest.fixture
 def staff_user(db):
+    """An agent: works cases, cannot assign, bulk-act or resolve incidents."""
     return UserFactory(username="support", is_staff=True)
+
+
+def staff_with_role(username: str, role_group: str):
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username=username, is_staff=True)
+    user.groups.add(Group.objects.get_or_create(name=role_group)[0])
+    return user
+
+
+@pytest.fixture
+def supervisor_user(db):
+    return staff_with_role("lead", "supervisor")
+
+
+@pytest.fixture
+def admin_user(db):
+    return staff_with_role("boss", "admin")
 
 
 # --- browser (pytest-playwright driving Debian's chromium) ------------------------

@@ -47,6 +47,23 @@ def test_load_demo_once_gives_logins_merchants_and_a_spread_of_swipes(tmp_path, 
     call_command("load_demo", "--swipes", "25", stdout=out)
     call_command("load_demo", stdout=out)
     assert "already loaded" in out.getvalue()
+    # one login per staff role, printed, and reply templates to start from
+    from django.contrib.auth import get_user_model
+
+    from settlement.models import ReplyTemplate
+    from settlement.staff.roles import Role, staff_role
+
+    users = get_user_model().objects
+    assert [staff_role(users.get(username=u)) for u in ("agent", "supervisor", "staff")] == [
+        Role.AGENT, Role.SUPERVISOR, Role.ADMIN]
+    assert "agent:          agent / demo-agent-pass" in out.getvalue() and "supervisor / demo-supervisor-pass" in out.getvalue()
+    assert ReplyTemplate.objects.filter(active=True).count() == 2
+    # the outage burst: the first late scan shows a newcomer a channel incident
+    from settlement.models import ChannelIncident
+    from settlement.services.delays import delays_flag
+
+    delays_flag(now=timezone.now())
+    assert ChannelIncident.objects.filter(status="open").exists()
     assert set(Merchant.objects.values_list("settlement_cycle", flat=True)) == {"T1", "D1", "T0", "D0"}
     statuses = set(Transaction.objects.values_list("status", flat=True))
     assert {"credited", "captured"} <= statuses

@@ -146,7 +146,7 @@ class CaseOut(serializers.ModelSerializer):
 
     class Meta:
         model = FollowUpCase
-        fields = ["id", "reference", "status", "origin", "cause", "opened_at", "sla_due_at", "follow_up_at",
+        fields = ["id", "reference", "status", "origin", "cause", "opened_at", "sla_due_at", "new_expected_by",
                   "resolved_at", "outcome", "transaction_id", "transaction_reference", "payout_id", "payout_reference"]
 
 

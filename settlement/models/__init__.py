@@ -1,4 +1,11 @@
-from settlement.models.cases import CaseEntry, ChannelIncident, FollowUpCase, Notification
+from settlement.models.cases import (
+    CaseEntry,
+    ChannelIncident,
+    FollowUpCase,
+    IncidentUpdate,
+    Notification,
+    ReplyTemplate,
+)
 from settlement.models.payouts import PayoutDiscrepancy, PayoutEvent, PayoutLine
 from settlement.models.reconciliation import (
     BreakKind,
@@ -26,11 +33,13 @@ __all__ = [
     "ChannelIncident",
     "FollowUpCase",
     "HolidayPlan",
+    "IncidentUpdate",
     "Notification",
     "Payout",
     "PayoutDiscrepancy",
     "PayoutEvent",
     "PayoutLine",
+    "ReplyTemplate",
     "SettlementEvent",
     "Transaction",
 ]

@@ -49,11 +49,32 @@ class ChannelIncident(models.Model):
         return f"incident {self.pk} {self.channel_id}"
 
 
+class IncidentUpdate(models.Model):
+    """What staff told every merchant affected by a channel incident, once per update."""
+
+    incident = models.ForeignKey(ChannelIncident, on_delete=models.CASCADE, related_name="updates")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    body = models.TextField()
+    merchants_told = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"incident {self.incident_id} update {self.pk}"
+
+
 class FollowUpCase(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         CLAIMED = "claimed", _("In progress")
         ESCALATED = "escalated", _("Escalated")
+        # Waiting states stop the SLA clock (sla_paused_at) until the wait ends.
+        WAITING_MERCHANT = "waiting_merchant", _("Waiting on merchant")
+        WAITING_ACQUIRER = "waiting_acquirer", _("Waiting on acquirer / bank")
         RESOLVED = "resolved", _("Resolved")
 
     class Origin(models.TextChoices):
@@ -83,7 +104,7 @@ class FollowUpCase(models.Model):
     merchant = models.ForeignKey("merchants.Merchant", on_delete=models.PROTECT, related_name="cases")
     channel = models.ForeignKey("channels.Channel", on_delete=models.PROTECT, related_name="cases")
     incident = models.ForeignKey(ChannelIncident, on_delete=models.SET_NULL, null=True, blank=True, related_name="cases")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.DETECTED)
     cause = models.CharField(max_length=24, choices=Cause.choices, default=Cause.UNKNOWN)
     cause_evidence = models.JSONField(default=dict, blank=True)
@@ -103,6 +124,18 @@ class FollowUpCase(models.Model):
     )
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     delay_seconds = models.PositiveIntegerField(null=True, blank=True, help_text=_("How late it arrived"))
+    # What staff promised the merchant (never the internal follow_up_at reminder):
+    # future-only when set, shown with who set it and why.
+    new_expected_by = models.DateTimeField(null=True, blank=True)
+    new_expected_reason = models.CharField(max_length=300, blank=True, db_default="")  # raw bulk inserts omit it
+    new_expected_set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
+    new_expected_set_at = models.DateTimeField(null=True, blank=True)
+    # Set once by the missed-arrival scan when new_expected_by passed without the money.
+    arrival_missed_at = models.DateTimeField(null=True, blank=True)
+    # Set while the case waits on the merchant or the acquirer: the SLA clock is stopped.
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -122,7 +155,15 @@ class FollowUpCase(models.Model):
                 name="case_one_open_data_error_per_payout",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "claimed", "escalated", "resolved"]), name="case_status_valid"
+                condition=Q(status__in=["open", "claimed", "escalated", "waiting_merchant", "waiting_acquirer",
+                                        "resolved"]),
+                name="case_status_valid",
+            ),
+            # The clock is stopped exactly while the case waits.
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting_merchant", "waiting_acquirer"], sla_paused_at__isnull=False)
+                | (~Q(status__in=["waiting_merchant", "waiting_acquirer"]) & Q(sla_paused_at__isnull=True)),
+                name="case_paused_iff_waiting",
             ),
             models.CheckConstraint(
                 condition=Q(status="resolved", resolved_at__isnull=False) | (~Q(status="resolved") & Q(resolved_at__isnull=True)),
@@ -132,6 +173,11 @@ class FollowUpCase(models.Model):
         indexes = [
             # The staff queue: unresolved cases by SLA due time.
             models.Index(fields=["sla_due_at"], name="case_open_by_sla", condition=~Q(status="resolved")),
+            # The missed-arrival scan: promised arrivals not yet found missed, by time.
+            models.Index(
+                fields=["new_expected_by"], name="case_promise_unmissed",
+                condition=Q(new_expected_by__isnull=False, arrival_missed_at__isnull=True) & ~Q(status="resolved"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -156,6 +202,10 @@ class CaseEntry(models.Model):
         REOPENED = "reopened", _("Reopened")
         DATA_ERROR = "data_error", _("Contradicting data received")
         STATUS_RECORDED = "status_recorded", _("Status recorded by staff")
+        NEW_ARRIVAL = "new_arrival", _("New expected arrival")
+        ARRIVAL_MISSED = "arrival_missed", _("Expected arrival passed")
+        WAITING = "waiting", _("Waiting (SLA paused)")
+        RESUMED = "resumed", _("Resumed (SLA running)")
 
     # Indexed by caseentry_case_created (case first), so no separate FK index.
     case = models.ForeignKey(FollowUpCase, on_delete=models.CASCADE, related_name="entries", db_index=False)
@@ -246,3 +296,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.merchant_id}"
+
+
+class ReplyTemplate(models.Model):
+    """A canned reply to merchants (a macro), managed in the admin by supervisors.
+    Placeholders: {merchant_name} {amount} {expected_by} {new_expected_by}
+    {case_reference} {cause}, filled with the case's facts in the merchant's language."""
+
+    name = models.CharField(max_length=100)
+    body_zh = models.TextField(help_text=_("Chinese text"))
+    body_en = models.TextField(help_text=_("English text"))
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name"], name="replytemplate_unique_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

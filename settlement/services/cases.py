@@ -16,7 +16,8 @@ from settlement.models import CaseEntry, ChannelIncident, FollowUpCase, Notifica
 from settlement.pan import contains_full_pan
 from settlement.services.notifications import notifications_create
 
-OPEN_STATUSES = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED, FollowUpCase.Status.ESCALATED]
+OPEN_STATUSES = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED, FollowUpCase.Status.ESCALATED,
+                 FollowUpCase.Status.WAITING_MERCHANT, FollowUpCase.Status.WAITING_ACQUIRER]
 
 
 class CaseError(ValueError):
@@ -112,6 +113,10 @@ def case_record_contact(
     if not party.strip():
         raise CaseError("contact_party_required", _("Say who was contacted."))
     _require_open(case, _touch(case, now))
+    from settlement.services.waiting import case_resume  # waiting imports this module
+
+    # Word from the acquirer/bank (or whoever was reached) ends a wait.
+    case_resume(case=case, by=by, why="contact_recorded", now=now)
     return _entry(
         case, CaseEntry.Kind.CONTACT, by=by, now=now, body=said.strip(), contact_party=party.strip()[:100],
         contact_reference=reference.strip()[:100], data={"contacted_at": (contacted_at or now).isoformat()},
@@ -175,7 +180,7 @@ def case_resolve(*, case: FollowUpCase, by: AbstractBaseUser | None, outcome: st
         if txn.credited_at:
             delay = max(0, int((txn.credited_at - txn.expected_by).total_seconds()))
     changed = FollowUpCase.objects.filter(pk=case.pk).exclude(status=FollowUpCase.Status.RESOLVED).update(
-        status=FollowUpCase.Status.RESOLVED, outcome=outcome, resolved_at=now, resolved_by=by,
+        status=FollowUpCase.Status.RESOLVED, sla_paused_at=None, outcome=outcome, resolved_at=now, resolved_by=by,
         last_action_at=now, delay_seconds=delay,
     )
     _require_open(case, changed)
@@ -232,7 +237,7 @@ def cases_close_arrived(*, txns: list[Transaction], now: datetime) -> list[int]:
         delay_of[t.id] = max(0, int((done_at - t.expected_by).total_seconds()))
     if open_cases:
         FollowUpCase.objects.filter(id__in=[c[0] for c in open_cases]).update(
-            status=FollowUpCase.Status.RESOLVED, resolved_at=now, last_action_at=now,
+            status=FollowUpCase.Status.RESOLVED, sla_paused_at=None, resolved_at=now, last_action_at=now,
             outcome=Case(*[When(transaction_id=t, then=Value(o)) for t, o in outcome_of.items()]),
             delay_seconds=Case(*[When(transaction_id=t, then=Value(d)) for t, d in delay_of.items()],
                                output_field=IntegerField()),

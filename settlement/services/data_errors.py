@@ -29,7 +29,8 @@ from settlement.references import case_reference, provisional_case_reference
 from settlement.services.delays import case_sla_due
 
 RULE = "contradicts_final"
-OPEN_STATUSES = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED, FollowUpCase.Status.ESCALATED]
+OPEN_STATUSES = [FollowUpCase.Status.OPEN, FollowUpCase.Status.CLAIMED, FollowUpCase.Status.ESCALATED,
+                 FollowUpCase.Status.WAITING_MERCHANT, FollowUpCase.Status.WAITING_ACQUIRER]
 # The case evidence keeps the first contradictions; every one is also a case entry.
 MAX_LISTED = 20
 

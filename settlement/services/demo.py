@@ -18,14 +18,27 @@ from channels.services import channel_create
 from merchants.models import Membership, Merchant, Terminal
 from settlement.arrival import Cycle
 from settlement.lifecycle import EventType
-from settlement.models import SettlementEvent, Transaction
+from settlement.models import ReplyTemplate, SettlementEvent, Transaction
 from settlement.services.events import EventInput, events_apply
 from settlement.services.payouts import PayoutInput, payout_upsert
 from settlement.services.transactions import NewTransaction, transaction_create
+from settlement.staff.roles import Role, roles_ensure_groups
 
 DEMO_CHANNELS = [("demo-acq", "示例收单 Demo Acquirer"), ("demo-pay", "示例支付 Demo Pay Platform")]
 DEMO_MERCHANT_USER = ("merchant", "demo-merchant-pass")
 DEMO_STAFF_USER = ("staff", "demo-staff-pass")
+# One login per staff role (the superuser above is the admin).
+DEMO_AGENT_USER = ("agent", "demo-agent-pass")
+DEMO_SUPERVISOR_USER = ("supervisor", "demo-supervisor-pass")
+DEMO_TEMPLATES = [
+    ("延迟说明 Delay explained",
+     "{merchant_name}您好：您的款项{amount}因{cause}延迟，预计{new_expected_by}前到账。工单号：{case_reference}。",
+     "Hello {merchant_name}: your payment {amount} is late ({cause}); we expect it by {new_expected_by}. "
+     "Case {case_reference}."),
+    ("已到账 Arrived",
+     "{merchant_name}您好：款项{amount}已到账，给您带来不便深表歉意。工单号：{case_reference}。",
+     "Hello {merchant_name}: your payment {amount} has arrived. Sorry for the wait. Case {case_reference}."),
+]
 DEMO_MERCHANTS = [
     # merchant_no, name, channel index, cycle, account last4
     ("M100001", "老王便利店 Wang's Corner Shop", 0, Cycle.T1, "6021"),
@@ -60,6 +73,13 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
     User = get_user_model()
     merchant_user = User.objects.create_user(DEMO_MERCHANT_USER[0], password=DEMO_MERCHANT_USER[1])
     User.objects.create_superuser(DEMO_STAFF_USER[0], email="staff@example.com", password=DEMO_STAFF_USER[1])
+    groups = roles_ensure_groups()
+    User.objects.create_user(DEMO_AGENT_USER[0], password=DEMO_AGENT_USER[1], is_staff=True, first_name="小李")
+    supervisor = User.objects.create_user(DEMO_SUPERVISOR_USER[0], password=DEMO_SUPERVISOR_USER[1], is_staff=True,
+                                          first_name="王主管")
+    supervisor.groups.add(groups[Role.SUPERVISOR])
+    for name, zh, en in DEMO_TEMPLATES:
+        ReplyTemplate.objects.create(name=name, body_zh=zh, body_en=en)
 
     for no, name, ch, cycle, last4 in DEMO_MERCHANTS:
         merchant = Merchant.objects.create(
@@ -72,6 +92,8 @@ def demo_load(*, seed: int = 7, swipes_per_merchant: int = 30, poll_base_url: st
             Membership.objects.create(user=merchant_user, merchant=merchant)
         _demo_swipes(rng, merchant, terminal, now, swipes_per_merchant)
         _demo_payouts(merchant, now, off_by=Decimal("0.01") if no == "M100001" else Decimal("0"))
+
+    _demo_outage(Merchant.objects.get(merchant_no="M100002"), now)
 
     SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
     SECRETS_FILE.write_text(json.dumps(secrets, indent=2))
@@ -140,3 +162,25 @@ def _demo_payouts(merchant: Merchant, now, *, off_by: Decimal) -> None:
             transaction_references=tuple(t.reference for t in txns),
             sent_at=max(t.settled_at or t.captured_at for t in txns),
         ))
+
+
+DEMO_OUTAGE_SWIPES = 24  # above DELAYS_INCIDENT_THRESHOLD (20): the scan opens a channel incident
+
+
+def _demo_outage(merchant: Merchant, now) -> None:
+    """A lunch rush two days ago that the acquirer cleared and then sat on: all due by
+    the same time, so the late scan groups them under one channel incident."""
+    channel = merchant.channel
+    terminal = merchant.terminals.first()
+    start = timezone.localtime(now - timedelta(days=2)).replace(hour=12, minute=0, second=0, microsecond=0)
+    for n in range(DEMO_OUTAGE_SWIPES):
+        txn = transaction_create(channel=channel, item=NewTransaction(
+            reference=f"{merchant.merchant_no[1:]}9{n:05d}", merchant=merchant, terminal=terminal,
+            amount=Decimal(58 + 7 * n) + Decimal("0.50"), captured_at=start + timedelta(minutes=n),
+            masked_pan=f"622848******{1000 + n:04d}", method="qr",
+        ))
+        events_apply(channel=channel, source=SettlementEvent.Source.PUSH, now=now, events=[EventInput(
+            event_id=f"demo-{txn.reference}-0", reference=txn.reference, type=EventType.CLEARED,
+            occurred_at=start + timedelta(minutes=n, seconds=30),
+        )])
+        Transaction.objects.filter(pk=txn.pk).update(next_poll_at=now + DEMO_STUCK_FOR)

@@ -56,6 +56,10 @@ def _add_message(*, case: FollowUpCase, user, text: str, now) -> CaseEntry:
         visible_to_merchant=True, created_at=now,
     )
     FollowUpCase.objects.filter(pk=case.pk).update(last_action_at=now)
+    from settlement.services.waiting import case_resume  # waiting -> cases -> notifications
+
+    # The merchant answered: a case waiting on them runs its SLA clock again.
+    case_resume(case=case, by=user, why="merchant_replied", only=[FollowUpCase.Status.WAITING_MERCHANT], now=now)
     return entry
 
 
@@ -86,7 +90,7 @@ def inquiry_open(
                 merchant=merchant,
                 channel_id=target.channel_id,
                 origin=FollowUpCase.Origin.INQUIRY,
-                amount_at_stake=transaction.net if transaction is not None else payout.amount,
+                amount_at_stake=transaction.amount if transaction is not None else payout.amount,
                 opened_at=now,
                 sla_due_at=now + INQUIRY_SLA,
                 last_action_at=now,

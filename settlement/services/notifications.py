@@ -116,8 +116,10 @@ def notification_render(notification: Notification, *, tz: str | None = None) ->
 
         title, body = holiday_plan_notification(data, tz=tz)
     else:
-        title = _("Update on your inquiry %(case)s") % facts
-        body = data.get("message", "")
+        from settlement.services.replies import case_update_render  # replies imports this module
+
+        title, body = case_update_render(data, tz=tz) or (
+            _("Update on your inquiry %(case)s") % facts, data.get("message", ""))
     return title, body
 
 

@@ -25,7 +25,7 @@ from channels.calendar_edit import (
 from channels.holiday_names import holiday_name
 from channels.models import BusinessCalendar, CalendarDay, CalendarYear
 from channels.notice import NoticeError, ParsedNotice, notice_parse
-from settlement.staff.views import staff_required
+from settlement.staff.roles import Role, role_required
 
 # Made up for the demo (clearly labelled inside): the real 2027 notice is not out yet.
 DEMO_NOTICE = Path(__file__).resolve().parents[2] / "channels" / "data" / "notice_2027_MADE_UP.txt"
@@ -81,7 +81,7 @@ def _toggled(day: date, current: str) -> str:
     return CalendarDay.Kind.WORKDAY if day.weekday() >= 5 else CalendarDay.Kind.HOLIDAY
 
 
-@staff_required
+@role_required(Role.SUPERVISOR)
 def year_editor(request: HttpRequest, code: str, year: int) -> HttpResponse:
     if not 2000 <= year <= 2100:
         raise Http404

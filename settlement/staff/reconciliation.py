@@ -31,6 +31,7 @@ from settlement.staff.recon_selectors import (
     breaks_totals,
     runs_recent,
 )
+from settlement.staff.roles import Role, role_required
 from settlement.staff.views import staff_required
 
 PAGE_SIZE = 50
@@ -119,7 +120,7 @@ def _export(breaks, now) -> StreamingHttpResponse:
 
 
 @require_POST
-@staff_required
+@role_required(Role.SUPERVISOR)
 def breaks_bulk_resolve(request: HttpRequest) -> HttpResponse:
     back = reverse("staff:reconciliation")
     query = request.POST.get("q", "")

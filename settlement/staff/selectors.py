@@ -70,7 +70,7 @@ def open_incidents() -> list[ChannelIncident]:
 def case_detail(case_id: int) -> FollowUpCase:
     return FollowUpCase.objects.select_related(
         "transaction", "transaction__terminal", "transaction__payout", "merchant", "channel", "assignee", "incident",
-        "resolved_by",
+        "resolved_by", "new_expected_set_by",
     ).get(pk=case_id)
 
 

@@ -13,4 +13,6 @@ urlpatterns = [
     path("reconciliation/resolve/", reconciliation.breaks_bulk_resolve, name="reconciliation-resolve"),
     path("reconciliation/upload/", reconciliation.upload_page, name="reconciliation-upload"),
     path("reconciliation/runs/<int:run_id>/", reconciliation.run_page, name="reconciliation-run"),
+    path("incidents/<int:incident_id>/update/", views.incident_update, name="incident-update"),
+    path("bulk/", views.bulk_action, name="bulk"),
 ]

@@ -220,7 +220,7 @@ def test_the_beat_task_is_scheduled_every_minute(settings):
 
     entry = settings.CELERY_BEAT_SCHEDULE["flag-delays"]
     assert (entry["task"], entry["schedule"]) == ("settlement.tasks.flag_delays", 60.0)
-    assert flag_delays() == {"at_risk": 0, "flagged": 0, "cases": 0, "escalated": 0}
+    assert flag_delays() == {"at_risk": 0, "flagged": 0, "cases": 0, "escalated": 0, "arrival_missed": 0}
 
 
 @pytest.mark.django_db(transaction=True)

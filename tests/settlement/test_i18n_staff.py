@@ -129,7 +129,7 @@ def test_staff_case_page_is_chinese(client, staff_user):
     assert "National Day" not in text and "Day off" not in text
     assert_chinese(text, CASE_WORDS, must=[
         "工单", "初步判断原因", "节假日/高峰积压", "结算周期内有法定节假日", "预计到账", "顺延日期",
-        "时间线", "处理记录", "联系对象", "接手", "添加备注", "记录联系", "升级", "结案", "国庆", "调休",
+        "时间线", "处理记录", "联系对象", "接手", "回复商户", "添加内部备注", "记录联系", "升级", "结案", "国庆", "调休",
     ])
 
 
@@ -143,7 +143,7 @@ def test_staff_case_page_of_a_case_closed_by_the_arrival_is_chinese(client, staf
     assert_chinese(text, CASE_WORDS + RESOLVED_CASE_WORDS, must=["延迟到账", "延迟 5 小时到账", "已解决"])
 
 
-def test_staff_incident_page_is_chinese(client, staff_user, settings):
+def test_staff_incident_page_is_chinese(client, supervisor_user, settings):
     settings.DELAYS_INCIDENT_THRESHOLD = 3
     merchant = MerchantFactory()
     captured = timezone.now() - timedelta(days=4)
@@ -151,7 +151,7 @@ def test_staff_incident_page_is_chinese(client, staff_user, settings):
         make_transaction(merchant=merchant, captured_at=captured, amount="100.00")
     delays_flag(now=timezone.now())
     incident = ChannelIncident.objects.get()
-    client.force_login(staff_user)
+    client.force_login(supervisor_user)
     page = client.get(f"/staff/incidents/{incident.pk}/", **ZH).content.decode()
     text = visible_text(page, data=names(merchant))
     assert_chinese(text, INCIDENT_WORDS, must=["渠道异常", "个未结工单", "待到账", "渠道状况", "解除异常"])
@@ -169,7 +169,9 @@ def test_staff_action_messages_are_chinese(client, staff_user):
     page = client.post(f"/staff/cases/{case.pk}/claim/", follow=True, **ZH).content.decode()
     assert "first 已先接手该工单" in page
     page = client.post(f"/staff/cases/{case.pk}/note/", {"body": "核实中"}, follow=True, **ZH).content.decode()
-    assert "备注已添加" in page
+    assert "已添加内部备注" in page
+    page = client.post(f"/staff/cases/{case.pk}/reply/", {"body": "已在处理"}, follow=True, **ZH).content.decode()
+    assert "已回复商户" in page
 
 
 CAPTURED = datetime(2026, 11, 16, 10, 0, tzinfo=SH)

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from settlement.models import ChannelIncident, FollowUpCase
+from settlement.models import ChannelIncident, FollowUpCase, Transaction
 from settlement.services.delays import delays_flag
 from tests.factories import MerchantFactory, UserFactory, make_transaction, push
 
@@ -58,7 +58,12 @@ def test_queue_orders_by_urgency_and_shows_count_and_money(client, staff_user):
 def test_queue_filters(client, staff_user):
     now = timezone.now()
     a = open_case(amount="10.00", opened_at=now - timedelta(hours=3))
-    b = open_case(amount="20.00", cause="risk_hold", opened_at=now - timedelta(days=10))
+    b = open_case(amount="20.00", cause="risk_hold", opened_at=now - timedelta(hours=3))
+    # Age counts from the swipe's expected arrival, not from the case's opening.
+    Transaction.objects.filter(pk=a.transaction_id).update(expected_by=now - timedelta(hours=20),
+                                                           overdue_at=now - timedelta(hours=18))
+    Transaction.objects.filter(pk=b.transaction_id).update(expected_by=now - timedelta(days=9),
+                                                           overdue_at=now - timedelta(days=9))
     client.force_login(staff_user)
 
     def refs(**params):
@@ -81,14 +86,14 @@ def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_a
         open_case()
     client.force_login(staff_user)
     client.get("/staff/")  # warm the calendar cache and the session
-    # session, user, at-risk (max grace, totals, rows), totals, page count, incidents,
-    # channels, page rows, channels with poll-apply errors (the session is not rewritten
-    # within a minute: config/sessions.py), and in December next year's calendars (the banner)
-    with django_assert_num_queries(12):
+    # session, user, role groups, at-risk (max grace, totals, rows), totals, page count,
+    # incidents, channels, page ids, page rows, channels with poll-apply errors (the session is not
+    # rewritten within a minute: config/sessions.py), and in December next year's calendars (the banner)
+    with django_assert_num_queries(14):
         assert client.get("/staff/").status_code == 200
     for _ in range(5):
         open_case()
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(14):
         assert client.get("/staff/").status_code == 200
 
 
@@ -116,10 +121,10 @@ def test_case_page_explains_everything(client, staff_user):
     assert html.count('class="event"') == 3 and "System" in html and "Found late" in html
 
 
-def test_staff_actions_are_recorded_on_the_history(client, staff_user):
+def test_staff_actions_are_recorded_on_the_history(client, supervisor_user):
     case = open_case()
     colleague = UserFactory(username="colleague", is_staff=True)
-    client.force_login(staff_user)
+    client.force_login(supervisor_user)
     url = f"/staff/cases/{case.pk}"
     assert client.post(f"{url}/claim/").status_code == 302
     client.post(f"{url}/note/", {"body": "Called the merchant"})
@@ -151,13 +156,14 @@ def test_claimed_by_someone_else_is_told(client, staff_user):
 def test_bad_input_is_a_message_not_a_500(client, staff_user):
     case = open_case()
     client.force_login(staff_user)
-    response = client.post(f"/staff/cases/{case.pk}/resolve/", {"outcome": "bogus"}, follow=True)
-    assert response.status_code == 200 and FollowUpCase.objects.get(pk=case.pk).status == "open"
+    response = client.post(f"/staff/cases/{case.pk}/resolve/", {"outcome": "bogus"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400 and FollowUpCase.objects.get(pk=case.pk).status == "open"
+    assert "Select a valid choice" in response.content.decode()
     assert client.post(f"/staff/cases/{case.pk}/explode/").status_code == 404
     assert client.get("/staff/cases/999999/").status_code == 404
 
 
-def test_incident_is_one_row_and_resolving_it_sends_cases_back(client, staff_user, settings):
+def test_incident_is_one_row_and_resolving_it_sends_cases_back(client, supervisor_user, settings):
     settings.DELAYS_INCIDENT_THRESHOLD = 3
     merchant = MerchantFactory()
     captured = timezone.now() - timedelta(days=4)
@@ -165,7 +171,7 @@ def test_incident_is_one_row_and_resolving_it_sends_cases_back(client, staff_use
     delays_flag(now=txns[0].overdue_at + timedelta(minutes=1))
     incident = ChannelIncident.objects.get()
     push(txns[0], "credited")  # arrives: closes its case
-    client.force_login(staff_user)
+    client.force_login(supervisor_user)
     html = client.get("/staff/").content.decode()
     assert 'class="incident"' in html and "case-row" not in html
     assert client.post(f"/staff/incidents/{incident.pk}/", {"note": "channel back"}).status_code == 302

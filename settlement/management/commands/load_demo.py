@@ -1,6 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from settlement.services.demo import DEMO_MERCHANT_USER, DEMO_STAFF_USER, demo_load, demo_loaded
+from settlement.services.demo import (
+    DEMO_AGENT_USER,
+    DEMO_MERCHANT_USER,
+    DEMO_STAFF_USER,
+    DEMO_SUPERVISOR_USER,
+    demo_load,
+    demo_loaded,
+)
 
 
 class Command(BaseCommand):
@@ -18,4 +25,6 @@ class Command(BaseCommand):
             demo_load(seed=seed, swipes_per_merchant=swipes, poll_base_url=poll_base_url)
             self.stdout.write("demo data loaded")
         self.stdout.write(f"merchant login: {DEMO_MERCHANT_USER[0]} / {DEMO_MERCHANT_USER[1]}")
-        self.stdout.write(f"staff login:    {DEMO_STAFF_USER[0]} / {DEMO_STAFF_USER[1]}")
+        self.stdout.write(f"staff login:    {DEMO_STAFF_USER[0]} / {DEMO_STAFF_USER[1]} (admin)")
+        self.stdout.write(f"supervisor:     {DEMO_SUPERVISOR_USER[0]} / {DEMO_SUPERVISOR_USER[1]}")
+        self.stdout.write(f"agent:          {DEMO_AGENT_USER[0]} / {DEMO_AGENT_USER[1]}")

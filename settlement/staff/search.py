@@ -1,0 +1,81 @@
+"""Find anything in the staff queue: the `q` search box, saved views and sorting,
+applied on top of selectors.case_queue's filters."""
+
+from datetime import datetime, timedelta
+
+from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+
+from merchants.models import Merchant
+from settlement.models import FollowUpCase
+from settlement.staff.selectors import AGE_BUCKETS
+
+SAVED_VIEWS = ("mine", "unassigned", "escalated", "breached", "waiting_merchant", "waiting_acquirer", "promised")
+# sort key -> order_by; "-" keys are the descending twins. Ties broken by id for stable pages.
+_ESCALATED_FIRST = Case(When(status=FollowUpCase.Status.ESCALATED, then=Value(0)), default=Value(1),
+                        output_field=IntegerField())
+SORTS: dict[str, tuple] = {
+    # Default: escalated first (missed promises and untouched cases), then SLA due, then money.
+    "urgency": (_ESCALATED_FIRST, "sla_due_at", "-amount_at_stake", "id"),
+    "days_late": ("arrival_at", "id"), "-days_late": ("-arrival_at", "-id"),
+    "amount": ("amount_at_stake", "id"), "-amount": ("-amount_at_stake", "-id"),
+    "sla": ("sla_due_at", "id"), "-sla": ("-sla_due_at", "-id"),
+    "age": ("opened_at", "id"), "-age": ("-opened_at", "-id"),
+}
+DEFAULT_SORT = "urgency"
+NEEDS_ARRIVAL = {"days_late", "-days_late"}
+
+
+def with_arrival(qs: QuerySet[FollowUpCase]) -> QuerySet[FollowUpCase]:
+    """`arrival_at`: when the money was due (the swipe's expected arrival; the case's
+    opening for cases without a swipe). Age buckets and days late count from it. Only
+    added when needed: it joins the swipe for every row."""
+    return qs.annotate(arrival_at=Coalesce(F("transaction__expected_by"), F("opened_at"), output_field=DateTimeField()))
+
+
+def queue_search(qs: QuerySet[FollowUpCase], q: str) -> QuerySet[FollowUpCase]:
+    """Case number (part), swipe reference, merchant no (part), merchant name (part),
+    and the card's last 4 digits. Merchants are few: their match is one small subquery."""
+    q = q.strip()[:64]
+    if not q:
+        return qs
+    merchants = Merchant.objects.filter(Q(merchant_no__icontains=q) | Q(name__icontains=q)).values("id")
+    match = Q(reference__icontains=q) | Q(transaction__reference=q) | Q(merchant_id__in=merchants)
+    if q.isdigit() and len(q) == 4:
+        match |= Q(transaction__masked_pan__endswith=q)
+    return qs.filter(match)
+
+
+def queue_view(qs: QuerySet[FollowUpCase], view: str, *, user, now: datetime) -> QuerySet[FollowUpCase]:
+    if view == "mine":
+        return qs.filter(assignee=user)
+    if view == "unassigned":
+        return qs.filter(assignee__isnull=True)
+    if view == "escalated":
+        return qs.filter(status=FollowUpCase.Status.ESCALATED)
+    if view == "breached":  # a paused clock cannot breach
+        return qs.filter(sla_due_at__lt=now, sla_paused_at__isnull=True).exclude(status=FollowUpCase.Status.RESOLVED)
+    if view in ("waiting_merchant", "waiting_acquirer"):
+        return qs.filter(status=view)
+    if view == "promised":  # a new arrival promised to the merchant
+        return qs.filter(new_expected_by__isnull=False)
+    return qs
+
+
+def queue_sort(qs: QuerySet[FollowUpCase], sort: str) -> QuerySet[FollowUpCase]:
+    if sort in NEEDS_ARRIVAL and "arrival_at" not in qs.query.annotations:
+        qs = with_arrival(qs)
+    return qs.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+
+
+def queue_age(qs: QuerySet[FollowUpCase], age: str, *, now: datetime) -> QuerySet[FollowUpCase]:
+    """Whole days since the money was due (with_arrival's arrival_at), not since the
+    case opened: a 9-day-late swipe sits in 8-30 whenever its case was opened."""
+    if age not in AGE_BUCKETS:
+        return qs
+    qs = with_arrival(qs)
+    low, high = AGE_BUCKETS[age]
+    qs = qs.filter(arrival_at__lte=now - timedelta(days=low))
+    if high is not None:
+        qs = qs.filter(arrival_at__gt=now - timedelta(days=high + 1))
+    return qs
