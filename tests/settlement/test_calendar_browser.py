@@ -4,6 +4,7 @@
 from pathlib import Path
 
 import pytest
+from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from channels.models import CalendarDay, CalendarYear
@@ -22,6 +23,9 @@ def test_staff_fill_2027_from_the_notice(live_server, page, monkeypatch):
     cal = merchant.channel.calendar
     CalendarYear.objects.filter(calendar=cal, year=2027).delete()
     UserFactory(username="agent", is_staff=True, password="correct-horse-battery")
+    from django.contrib.auth.models import Group
+
+    User.objects.get(username="agent").groups.add(Group.objects.get_or_create(name="supervisor")[0])
     page.goto(f"{live_server.url}/accounts/login/?next=/staff/")
     page.fill("#id_username", "agent")
     page.fill("#id_password", "correct-horse-battery")

@@ -51,8 +51,8 @@ def test_only_staff_reach_the_editor(client, merchant_user, cn):
     assert not CalendarDay.objects.filter(calendar=cn, date__year=2027).exists()
 
 
-def test_the_grid_shows_the_librarys_guesses_as_guesses(client, staff_user, cn):
-    client.force_login(staff_user)
+def test_the_grid_shows_the_librarys_guesses_as_guesses(client, supervisor_user, cn):
+    client.force_login(supervisor_user)
     html = client.get(URL).content.decode()
     assert html.count('name="day" value="2027-') == 365
     new_year = html[html.index('value="2027-01-01"'):][:200]
@@ -60,8 +60,8 @@ def test_the_grid_shows_the_librarys_guesses_as_guesses(client, staff_user, cn):
     assert "<script>" not in html and " style=" not in html and " onclick=" not in html
 
 
-def test_clicking_a_day_toggles_it(client, staff_user, cn):
-    client.force_login(staff_user)
+def test_clicking_a_day_toggles_it(client, supervisor_user, cn):
+    client.force_login(supervisor_user)
     response = client.post(URL, {"action": "toggle", "day": "2027-01-01"})
     assert response.status_code == 302 and response["Location"].endswith("#m1")
     assert CalendarDay.objects.get(calendar=cn, date=date(2027, 1, 1)).kind == "holiday"
@@ -74,8 +74,8 @@ def test_clicking_a_day_toggles_it(client, staff_user, cn):
         created_at__year=2027).exists()
 
 
-def test_a_pasted_notice_is_previewed_then_saved_and_completes_the_year(client, staff_user, cn):
-    client.force_login(staff_user)
+def test_a_pasted_notice_is_previewed_then_saved_and_completes_the_year(client, supervisor_user, cn):
+    client.force_login(supervisor_user)
     text = DEMO_NOTICE.read_text(encoding="utf-8")
     assert "虚构" in text and "MADE-UP" in text  # the demo notice says what it is
     preview = client.post(URL, {"action": "preview", "notice": text})
@@ -97,22 +97,22 @@ def test_a_pasted_notice_is_previewed_then_saved_and_completes_the_year(client, 
     ("随便写点什么", "notice_year_missing"),
     ("国务院办公厅关于2026年部分节假日安排的通知\n一、元旦：1月1日放假。", "notice_other_year"),
 ])
-def test_a_bad_notice_is_an_error_with_a_code_and_saves_nothing(client, staff_user, cn, text, code):
-    client.force_login(staff_user)
+def test_a_bad_notice_is_an_error_with_a_code_and_saves_nothing(client, supervisor_user, cn, text, code):
+    client.force_login(supervisor_user)
     response = client.post(URL, {"action": "apply", "notice": text, "complete": "on"}, follow=True)
     assert response.status_code == 200 and code in response.content.decode()
     assert not CalendarYear.objects.filter(calendar=cn, year=2027).exists()
 
 
-def test_the_demo_link_fills_in_the_made_up_notice(client, staff_user, cn):
-    client.force_login(staff_user)
+def test_the_demo_link_fills_in_the_made_up_notice(client, supervisor_user, cn):
+    client.force_login(supervisor_user)
     html = client.get(URL).content.decode()
     assert 'id="demo-notice"' in html
     assert "虚构" in client.get(URL + "?demo_notice=1").content.decode()
 
 
-def test_marking_the_year_complete_records_a_recompute(client, staff_user, cn):
-    client.force_login(staff_user)
+def test_marking_the_year_complete_records_a_recompute(client, supervisor_user, cn):
+    client.force_login(supervisor_user)
     client.post(URL, {"action": "complete"})
     assert CalendarYear.objects.get(calendar=cn, year=2027).complete
     assert DeadlineRecompute.objects.filter(calendar=cn, reason="calendar_year", detail__year=2027).count() == 1

@@ -162,16 +162,16 @@ def test_the_csv_export_is_spreadsheet_safe(client, staff_user, swipes):
     assert [r[3] for r in rows[1:]] == ["unknown_to_us"] and rows[1][6] == "'=HYPERLINK(1)"
 
 
-def test_bulk_resolve_from_the_page(client, staff_user, swipes):
+def test_bulk_resolve_from_the_page(client, supervisor_user, swipes):
     receive(swipes, file_of(swipes[:1]))
     ids = [str(i) for i in live().values_list("pk", flat=True)]
-    client.force_login(staff_user)
+    client.force_login(supervisor_user)
     response = client.post("/staff/reconciliation/resolve/", {"break": ids, "reason": "", "q": "kind="})
     assert response.status_code == 302 and not live(status="resolved").exists()
     response = client.post("/staff/reconciliation/resolve/", {"break": ids, "reason": "Known test swipes",
                                                               "q": "state=all"})
     assert response["Location"] == "/staff/reconciliation/?state=all"
-    assert set(live().values_list("resolution", "resolved_by")) == {("staff", staff_user.pk)}
+    assert set(live().values_list("resolution", "resolved_by")) == {("staff", supervisor_user.pk)}
 
 
 def test_a_break_shows_on_the_case_of_its_swipe(client, staff_user):

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -15,6 +16,9 @@ from tests.settlement.test_staff_browser import ARTIFACTS
 @pytest.mark.django_db(transaction=True)
 def test_staff_upload_see_totals_filter_and_bulk_resolve(live_server, page, tmp_path):
     UserFactory(username="recon", is_staff=True, password="correct-horse-battery")
+    from django.contrib.auth.models import Group
+
+    User.objects.get(username="recon").groups.add(Group.objects.get_or_create(name="supervisor")[0])
     merchant = MerchantFactory(merchant_no="M400", name="鲜果坊", fee_rate_bps=60)
     at = timezone.now().replace(microsecond=0) - timedelta(days=1)
     swipes = [make_transaction(merchant=merchant, amount=f"{10 + i}.00", reference=f"W{i}",
