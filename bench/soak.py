@@ -124,6 +124,14 @@ class Load:
     def running(self) -> bool:
         return time.monotonic() < self.until and not self.problems
 
+    def guarded(self, body) -> None:
+        try:
+            body()
+        except Exception as exc:  # noqa: BLE001 - reported with the checks
+            self.problems.append(f"{body.__name__}: {exc!r}"[:300])
+            if self.stack.proc.poll() is not None:
+                self.problems.append(f"the supervisor exited ({self.stack.proc.returncode}): stopped from outside?")
+
     def note(self, what: str, n: int = 1) -> None:
         with self.lock:
             self.counts[what] += n
@@ -246,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.wait_up()
         print(f"soak: up on {stack.base}; load for {args.seconds:.0f} s")
         load = Load(stack, args.seconds)
-        threads = [threading.Thread(target=t, daemon=True) for t in (load.pusher, load.publisher, load.merchant)]
+        threads = [threading.Thread(target=load.guarded, args=(t,), daemon=True)
+                   for t in (load.pusher, load.publisher, load.merchant)]
         for thread in threads:
             thread.start()
         for thread in threads:
