@@ -236,7 +236,7 @@ def test_polls_record_latency_and_failures_by_channel(client, metrics_on, monkey
                                {"event_id": "p-2", "type": "bogus", "occurred_at": late}]}
     before = scrape(client)
 
-    def answer(*, url, references):
+    def answer(*, url, references, signing=None):
         return {r: PollAnswer(r, True, answers.get(r, [])) for r in references}
 
     def fail(*, url, references):
