@@ -239,7 +239,7 @@ def test_polls_record_latency_and_failures_by_channel(client, metrics_on, monkey
     def answer(*, url, references, signing=None):
         return {r: PollAnswer(r, True, answers.get(r, [])) for r in references}
 
-    def fail(*, url, references):
+    def fail(*, url, references, signing=None):
         raise PollFailed("timeout", "the status API did not answer")
 
     channel = {"channel": "acq-polled"}
