@@ -185,9 +185,9 @@ def start_gunicorn(port: int) -> subprocess.Popen:
     )
     for _ in range(100):
         try:
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
             return proc
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a loaded machine answers the first request late
             time.sleep(0.1)
     proc.terminate()
     raise SystemExit("gunicorn did not start")
