@@ -20,7 +20,7 @@ import time
 from bench import dashboard
 from bench.dashboard import admin_sql, drive, log, pct, setup_django
 
-DB_NAME = "bench_staff"
+DB_NAME = os.environ.get("BENCH_STAFF_DB", "bench_staff")  # another name lets two runs share a server
 CLIENTS = 2
 
 

@@ -4,6 +4,7 @@ notifications merchants receive. Written only through settlement.services."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 
@@ -136,6 +137,9 @@ class FollowUpCase(models.Model):
     arrival_missed_at = models.DateTimeField(null=True, blank=True)
     # Set while the case waits on the merchant or the acquirer: the SLA clock is stopped.
     sla_paused_at = models.DateTimeField(null=True, blank=True)
+    # The swipe's expected_by, copied so the queue sorts and buckets by days late without
+    # joining the swipes; kept in step by reschedule. Null for a case without a swipe.
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -173,6 +177,9 @@ class FollowUpCase(models.Model):
         indexes = [
             # The staff queue: unresolved cases by SLA due time.
             models.Index(fields=["sla_due_at"], name="case_open_by_sla", condition=~Q(status="resolved")),
+            # Days late: when the money was due (the case's opening without a swipe).
+            models.Index(Coalesce("due_at", "opened_at"), "id", name="case_open_by_due",
+                         condition=~Q(status="resolved")),
             # The missed-arrival scan: promised arrivals not yet found missed, by time.
             models.Index(
                 fields=["new_expected_by"], name="case_promise_unmissed",
@@ -182,6 +189,13 @@ class FollowUpCase(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def save(self, *args, **kwargs):
+        # A new case copies its swipe's due time (no query when the swipe is at hand).
+        if self._state.adding and self.due_at is None and self.transaction_id:
+            txn = self.transaction
+            self.due_at = txn.expected_by
+        super().save(*args, **kwargs)
 
 
 class CaseEntry(models.Model):

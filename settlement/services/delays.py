@@ -267,12 +267,12 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         case_rows.append([
             f"{reference_prefix}{r.id:06d}{f'-{r.late_round}' if r.late_round else ''}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
             FollowUpCase.Status.OPEN, FollowUpCase.Origin.DETECTED, suggestion.cause,
-            json.dumps(suggestion.evidence), str(r.amount), db_now, db_sla, db_now, "",
+            json.dumps(suggestion.evidence), str(r.amount), db_now, db_sla, db_now, "", _db_dt(r.expected_by),
         ])
     opened = _insert_returning(
         FollowUpCase._meta.db_table,
         ["reference", "transaction_id", "merchant_id", "channel_id", "incident_id", "status", "origin", "cause",
-         "cause_evidence", "amount_at_stake", "opened_at", "sla_due_at", "last_action_at", "outcome"],
+         "cause_evidence", "amount_at_stake", "opened_at", "sla_due_at", "last_action_at", "outcome", "due_at"],
         case_rows,
         # Against case_one_open_per_txn: a swipe with an open case (another scanner's,
         # or a merchant inquiry) keeps that one.

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection
 from django.db import transaction as db_transaction
-from django.db.models import CharField, Exists, OuterRef, Q, Value
+from django.db.models import CharField, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -310,6 +310,7 @@ def _apply(*, rows: list[Row], deadlines: Deadlines, now: datetime, why: dict, e
     if not changed:
         return report
     _update_rows(changed, now)
+    _cases_follow([row.id for row, _ in changed])
     _insert_events(changed, now=now, why=why, event_key=event_key)
     unlated = [(row, new) for row, new in changed if row.delayed_since is not None and new["delayed_since"] is None]
     if unlated:
@@ -396,6 +397,13 @@ def reason_text(why: dict) -> str:
     if reason == DeadlineRecompute.Reason.CHANNEL_RULES:
         return "channel rules: " + ", ".join(why.get("fields", []))
     return reason
+
+
+def _cases_follow(txn_ids: list[int]) -> None:
+    """Open cases keep their copy of the swipe's due time (the queue sorts by it): one UPDATE."""
+    due = Transaction.objects.filter(pk=OuterRef("transaction_id")).values("expected_by")[:1]
+    FollowUpCase.objects.filter(transaction_id__in=txn_ids).exclude(status=FollowUpCase.Status.RESOLVED).update(
+        due_at=Subquery(due))
 
 
 def _close_cases(txn_ids: list[int], *, now: datetime, why: dict, outcome: str) -> None:

@@ -7,7 +7,7 @@ from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, 
 from django.db.models.functions import Coalesce
 
 from merchants.models import Merchant
-from settlement.models import FollowUpCase
+from settlement.models import FollowUpCase, Transaction
 from settlement.staff.selectors import AGE_BUCKETS
 
 SAVED_VIEWS = ("mine", "unassigned", "escalated", "breached", "waiting_merchant", "waiting_acquirer", "promised")
@@ -27,22 +27,25 @@ NEEDS_ARRIVAL = {"days_late", "-days_late"}
 
 
 def with_arrival(qs: QuerySet[FollowUpCase]) -> QuerySet[FollowUpCase]:
-    """`arrival_at`: when the money was due (the swipe's expected arrival; the case's
-    opening for cases without a swipe). Age buckets and days late count from it. Only
-    added when needed: it joins the swipe for every row."""
-    return qs.annotate(arrival_at=Coalesce(F("transaction__expected_by"), F("opened_at"), output_field=DateTimeField()))
+    """`arrival_at`: when the money was due (the case's copy of its swipe's expected
+    arrival; the case's opening for cases without a swipe). Age buckets and days late
+    count from it. No join: index case_open_by_due is on the same expression."""
+    return qs.annotate(arrival_at=Coalesce(F("due_at"), F("opened_at"), output_field=DateTimeField()))
 
 
 def queue_search(qs: QuerySet[FollowUpCase], q: str) -> QuerySet[FollowUpCase]:
     """Case number (part), swipe reference, merchant no (part), merchant name (part),
-    and the card's last 4 digits. Merchants are few: their match is one small subquery."""
+    and the card's last 4 digits. Swipes and merchants are matched in subqueries, not
+    joins, so the case-side match stays on the case table (trigram indexes on PostgreSQL)."""
     q = q.strip()[:64]
     if not q:
         return qs
     merchants = Merchant.objects.filter(Q(merchant_no__icontains=q) | Q(name__icontains=q)).values("id")
-    match = Q(reference__icontains=q) | Q(transaction__reference=q) | Q(merchant_id__in=merchants)
+    swipes = Transaction.objects.filter(reference=q)
     if q.isdigit() and len(q) == 4:
-        match |= Q(transaction__masked_pan__endswith=q)
+        # Only swipes that have a case: the swipe table is far bigger than the queue.
+        swipes = Transaction.objects.filter(Q(reference=q) | Q(masked_pan__endswith=q), cases__in=qs.values("id"))
+    match = Q(reference__icontains=q) | Q(merchant_id__in=merchants) | Q(transaction_id__in=swipes.values("id"))
     return qs.filter(match)
 
 

@@ -51,9 +51,11 @@ def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySe
     return qs.order_by(escalated_first, "sla_due_at", "-amount_at_stake", "opened_at", "id")
 
 
-def queue_totals(qs: QuerySet[FollowUpCase]) -> dict:
-    totals = qs.order_by().aggregate(count=Count("id"), amount=Sum("amount_at_stake"))
-    return {"count": totals["count"], "amount": totals["amount"] or Decimal("0")}
+def queue_totals(qs: QuerySet[FollowUpCase], *, listed_only: Q | None = None) -> dict:
+    """Count and money of the cases; `listed`: how many of them match listed_only too."""
+    listed = Count("id", filter=listed_only) if listed_only is not None else Count("id")
+    totals = qs.order_by().aggregate(count=Count("id"), amount=Sum("amount_at_stake"), listed=listed)
+    return {"count": totals["count"], "amount": totals["amount"] or Decimal("0"), "listed": totals["listed"]}
 
 
 def open_incidents() -> list[ChannelIncident]:

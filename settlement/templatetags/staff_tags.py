@@ -73,3 +73,9 @@ def hours_of(seconds) -> str:
         return f"{int(seconds) / 3600:.1f}"
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def label_of(labels: dict, value: str) -> str:
+    """A choice label from a dict the view translated once (the raw value if unknown)."""
+    return labels.get(value, value)

@@ -64,6 +64,9 @@ def test_queue_filters(client, staff_user):
                                                            overdue_at=now - timedelta(hours=18))
     Transaction.objects.filter(pk=b.transaction_id).update(expected_by=now - timedelta(days=9),
                                                            overdue_at=now - timedelta(days=9))
+    # A raw UPDATE bypasses reschedule, which keeps the cases' copy in step: do its part.
+    FollowUpCase.objects.filter(pk=a.pk).update(due_at=now - timedelta(hours=20))
+    FollowUpCase.objects.filter(pk=b.pk).update(due_at=now - timedelta(days=9))
     client.force_login(staff_user)
 
     def refs(**params):
@@ -86,14 +89,14 @@ def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_a
         open_case()
     client.force_login(staff_user)
     client.get("/staff/")  # warm the calendar cache and the session
-    # session, user, role groups, at-risk (max grace, totals, rows), totals, page count,
+    # session, user, role groups, at-risk (max grace, totals, rows), totals with the page count,
     # incidents, channels, page ids, page rows, channels with poll-apply errors (the session is not
     # rewritten within a minute: config/sessions.py), and in December next year's calendars (the banner)
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         assert client.get("/staff/").status_code == 200
     for _ in range(5):
         open_case()
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         assert client.get("/staff/").status_code == 200
 
 
