@@ -1,7 +1,6 @@
 """Chinese for issue 12's remaining gaps (i12b): 对账状态 on the bank-credit page."""
 
 ZH = {
-    "Difference": "有差异",
     "Every swipe in this credit agrees with the acquirer's settlement file.": "这笔到账中的每笔刷卡都与收单机构的对账单一致。",
     "The acquirer's figures are %(d)s more than ours.": "收单机构的金额比我们的记录多 %(d)s。",
     "The acquirer's figures are %(d)s less than ours.": "收单机构的金额比我们的记录少 %(d)s。",

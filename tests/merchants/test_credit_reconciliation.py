@@ -47,7 +47,7 @@ def test_not_yet_then_difference_in_plain_words_then_reconciled(client, merchant
     # The acquirer's file lists the first swipe 0.01 high and leaves the second out.
     _file(merchant, [(swipes[0].reference, swipes[0].amount + Decimal("0.01"))])
     body = _page(client, payout)
-    assert "Reconciliation status" in body and "<strong class=\"bad\">Difference</strong>" in body
+    assert "Reconciliation status" in body and "<strong class=\"bad\">Differences found</strong>" in body
     assert "1 swipe has a different amount in the acquirer's file." in body
     assert "1 swipe is missing from the acquirer's file." in body
     # theirs - ours: +0.01 on the first, -101.00 (missing) on the second
