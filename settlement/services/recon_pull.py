@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from channels.models import Channel
@@ -46,14 +47,33 @@ def settlement_file_url(channel: Channel, day: date) -> str:
 
 
 def pulls_schedule(*, now: datetime) -> int:
-    """Create the pull rows that are due by now (idempotent: one row per channel and date)."""
+    """Create the pull rows that are due by now (idempotent: one row per channel and date).
+    After downtime, the dates missed since a channel's last pull row are scheduled too
+    (bounded by RECON_PULL_CATCHUP_DAYS; dates that already have a current file are skipped);
+    a channel never pulled before starts with the latest date only."""
+    lag = settings.RECON_PULL_LAG_DAYS
+    channels = list(Channel.objects.filter(poll_enabled=True).exclude(poll_url="").only("id", "timezone", "poll_url"))
+    last = dict(SettlementFilePull.objects.filter(channel__in=channels).values("channel_id")
+                .annotate(last=Max("business_date")).values_list("channel_id", "last"))
+    floor = (now - timedelta(days=settings.RECON_PULL_CATCHUP_DAYS + lag + 1)).date()
+    filed = set(SettlementFile.objects.filter(channel__in=channels, is_current=True, business_date__gte=floor)
+                .values_list("channel_id", "business_date"))
     rows = []
-    for channel in Channel.objects.filter(poll_enabled=True).exclude(poll_url="").only("id", "timezone", "poll_url"):
+    for channel in channels:
         local = now.astimezone(ZoneInfo(channel.timezone))
-        day = local.date() - timedelta(days=settings.RECON_PULL_LAG_DAYS)
-        due = datetime.combine(day + timedelta(days=settings.RECON_PULL_LAG_DAYS),
-                               time(settings.RECON_PULL_AFTER_HOUR), tzinfo=local.tzinfo)
-        if now >= due and settlement_file_url(channel, day):
+        latest = local.date() - timedelta(days=lag)
+        if not settlement_file_url(channel, latest):
+            continue
+        first = latest
+        if channel.pk in last:
+            first = max(last[channel.pk] + timedelta(days=1),
+                        latest - timedelta(days=settings.RECON_PULL_CATCHUP_DAYS - 1))
+        for offset in range((latest - first).days + 1):
+            day = first + timedelta(days=offset)
+            due = datetime.combine(day + timedelta(days=lag), time(settings.RECON_PULL_AFTER_HOUR),
+                                   tzinfo=local.tzinfo)
+            if now < due or (day != latest and (channel.pk, day) in filed):
+                continue
             rows.append(SettlementFilePull(
                 channel=channel, business_date=day, next_attempt_at=due,
                 missing_after=due + timedelta(hours=settings.RECON_PULL_MISSING_AFTER_HOURS),

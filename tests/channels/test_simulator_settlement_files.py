@@ -224,3 +224,23 @@ def test_a_pull_without_a_poll_secret_fetches_nothing(served, settings):
     report = pulls_run(now=datetime.combine(day + timedelta(days=1), time(7), tzinfo=SH))
     assert report.waiting == 1 and SettlementFilePull.objects.get().last_error == "no_poll_secret"
     assert not SettlementFile.objects.exists()
+
+
+@pytest.mark.parametrize("last_pulled_days_ago, expected", [(5, 4), (30, 6), (None, 1)])
+def test_after_downtime_the_pull_catches_up_the_missed_dates_bounded(served, settings, last_pulled_days_ago,
+                                                                     expected):
+    channel, sim, day, _ = served
+    settings.RECON_PULL_AFTER_HOUR, settings.RECON_PULL_LAG_DAYS, settings.RECON_PULL_CATCHUP_DAYS = 6, 1, 7
+    now = datetime.combine(day + timedelta(days=1), time(7), tzinfo=SH)
+    if last_pulled_days_ago is not None:  # the last pull before the downtime
+        SettlementFilePull.objects.create(channel=channel, business_date=day - timedelta(days=last_pulled_days_ago),
+                                          next_attempt_at=now, missing_after=now, done_at=now)
+    # a file that came another way during the downtime is not pulled again
+    settlement_file_receive(channel=channel, raw=b"reference,amount\n", business_date=day - timedelta(days=2),
+                            source="upload")
+    report = pulls_run(now=now)
+    assert (report.scheduled, report.fetched) == (expected, expected)
+    pulled = set(SettlementFilePull.objects.filter(file__source="pull").values_list("business_date", flat=True))
+    assert day in pulled and day - timedelta(days=2) not in pulled
+    assert min(pulled) >= day - timedelta(days=6)  # at most RECON_PULL_CATCHUP_DAYS dates, today's lag included
+    assert pulls_run(now=now + timedelta(minutes=1)).scheduled == 0  # nothing more to catch up
