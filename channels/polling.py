@@ -10,11 +10,19 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 
-from channels.poll_signing import PollSigning, poll_url_problem, sign, verified
+from channels.poll_signing import (
+    PollSigning,
+    file_request_payload,
+    poll_url_problem,
+    sign,
+    verified,
+    verified_bytes,
+)
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -76,6 +84,35 @@ def status_query(
             raise PollFailed("bad_signature", "the answer is not signed by the channel for this request")
         return _parse(response)
     raise last
+
+
+def settlement_file_fetch(
+    *, url: str, signing: PollSigning, timeout: tuple[float, float] | None = None,
+    session: requests.Session | None = None,
+) -> bytes:
+    """GET one settlement file, signed like a status poll; its bytes only when the answer is
+    signed by the channel for this request (the daily pull retries, so one attempt here)."""
+    problem = poll_url_problem(url, plain_http_hosts=settings.POLL_PLAIN_HTTP_HOSTS)
+    if problem:
+        raise PollFailed("insecure_poll_url", problem)
+    if not signing.request_secret or not signing.answer_secrets:
+        raise PollFailed("no_poll_secret", "the channel has no poll secret or no active signing secret")
+    msg_id = f"sfile_{uuid.uuid4().hex}"
+    headers = sign(signing.request_secret, file_request_payload(urlsplit(url).path), msg_id=msg_id)
+    headers.pop("content-type", None)
+    try:
+        response = (session or _session).get(url, headers=headers, allow_redirects=False,
+                                             timeout=timeout or (settings.POLL_CONNECT_TIMEOUT,
+                                                                 settings.RECON_PULL_TIMEOUT))
+    except requests.Timeout:
+        raise PollFailed("timeout", "no answer in time") from None
+    except requests.RequestException as exc:
+        raise PollFailed("connection_error", exc.__class__.__name__) from None
+    if response.status_code != 200:
+        raise PollFailed(f"http_{response.status_code}", "the acquirer did not serve the file")
+    if not verified_bytes(signing.answer_secrets, response.content, response.headers, expect_id=msg_id):
+        raise PollFailed("bad_signature", "the file is not signed by the channel for this request")
+    return response.content
 
 
 def _parse(response: requests.Response) -> dict[str, PollAnswer]:

@@ -454,6 +454,9 @@ RECON_PULL_LAG_DAYS = env.int("RECON_PULL_LAG_DAYS", default=1)
 RECON_PULL_RETRY_MINUTES = env.int("RECON_PULL_RETRY_MINUTES", default=15)
 RECON_PULL_MISSING_AFTER_HOURS = env.int("RECON_PULL_MISSING_AFTER_HOURS", default=6)
 RECON_PULL_TIMEOUT = env.float("RECON_PULL_TIMEOUT", default=30.0)
+# After downtime the pull also fetches the business dates it missed since its last pull of a
+# channel, at most this many days back, skipping dates that already have a file.
+RECON_PULL_CATCHUP_DAYS = env.int("RECON_PULL_CATCHUP_DAYS", default=7)
 CELERY_BEAT_SCHEDULE["recon-pull-files"] = {
     "task": "settlement.tasks.pull_settlement_files",
     "schedule": env.float("RECON_PULL_BEAT_SECONDS", default=300.0),

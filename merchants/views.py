@@ -22,6 +22,7 @@ from merchants import accounts, glossary, roles, selectors
 from merchants import export as csv_export
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words
+from merchants.reconciliation import credit_reconciliation
 from merchants.services import notifications_mark_read
 from settlement.deadline_texts import reschedule_reason, rescheduled_line
 from settlement.lifecycle import EventType
@@ -265,6 +266,7 @@ def _arrival_context(request: HttpRequest, merchant, payout, form: InquiryForm) 
     # chargebacks, reserve, adjustments): gross -> fees -> these -> what was credited.
     deductions = [line for line in payout.lines.all() if line.explains]
     explained = sum((line.amount for line in deductions), start=0)
+    discrepancy = selectors.payout_open_discrepancy(payout)
     return {
         **_base_context(request, merchant),
         "payout": payout,
@@ -276,7 +278,8 @@ def _arrival_context(request: HttpRequest, merchant, payout, form: InquiryForm) 
         "expected": total_net + explained,
         "residual": payout.amount - total_net - explained,
         # The stored fact (the payout door found and keeps it), explained in plain words.
-        "discrepancy": selectors.payout_open_discrepancy(payout),
+        "discrepancy": discrepancy,
+        "recon": credit_reconciliation(payout, discrepancy=discrepancy),
         "credited_by_swipes": selectors.payout_credited_by_swipes(payout),
         "cases": list(selectors.cases_of(merchant).filter(payout=payout)),
         "form": form,

@@ -37,6 +37,7 @@ from settlement.services.events import events_apply
 from settlement.services.ingest import TRANSACTION_VALUES, transactions_ingest
 from settlement.services.payouts import PayoutError, PayoutInput, PayoutLineInput, payout_upsert
 from settlement.services.reconciliation import SettlementFileError, run_answer, settlement_file_receive
+from settlement.services.settlement_files import declared_business_date
 
 CHANNEL_CODE = OpenApiParameter("channel_code", OpenApiTypes.STR, OpenApiParameter.PATH,
                                  description="Your channel's code, e.g. demo-acq.")
@@ -375,7 +376,8 @@ class CSVTextParser(BaseParser):
 
 BUSINESS_DATE = OpenApiParameter(
     "business_date", OpenApiTypes.DATE, OpenApiParameter.QUERY, required=False,
-    description="The business date the file covers (YYYY-MM-DD); default: yesterday in the channel's time zone.")
+    description="Deprecated (not signed): put it in the file's business_date column instead. The business date "
+                "the file covers (YYYY-MM-DD); default: yesterday in the channel's time zone.")
 
 
 class SettlementFilesView(AcquirerView):
@@ -385,19 +387,23 @@ class SettlementFilesView(AcquirerView):
         operation_id="acquirer_settlement_file_reconcile", tags=["acquirer"], parameters=[CHANNEL_CODE, BUSINESS_DATE],
         request={"text/csv": OpenApiTypes.STR}, responses={200: s.SettlementFileOutputSerializer, **_ERRORS},
         summary="Deliver a settlement file (CSV: reference,amount[,fee,net,status,merchant_no,terminal_sn,"
-                "captured_at])",
+                "captured_at,business_date])",
         description="Stored once (the same bytes again answer `duplicate: true` with the first run; a different "
                     "file for the same date supersedes the earlier one) and reconciled in a stored run against "
                     "our swipes of that channel and business date. Nothing about the swipes is changed. A line "
                     "we cannot read (or one holding a full card number) refuses the whole file, naming the line. "
-                    "At most 1,000 lines here; larger files by upload or the daily pull.",
+                    "At most 1,000 lines here; larger files by upload or the daily pull. The business date "
+                    "belongs in the file's `business_date` column (one date for every line), which the "
+                    "signature covers; `?business_date=` is not signed and is deprecated: when both are "
+                    "given they must agree (`business_date_mismatch`). Without either: yesterday in the "
+                    "channel's time zone.",
     )
     def post(self, request: Request, channel_code: str) -> Response:
         text = self.body(request)
         if not isinstance(text, str):
             raise ApiError("invalid_body", "Send the file as text/csv.")
-        business_date = self._business_date(request)
         try:
+            business_date = self._business_date(request, declared_business_date(request._request.body))
             receipt = settlement_file_receive(
                 channel=self.channel, raw=request._request.body, business_date=business_date,
                 source="api", max_lines=settings.API_MAX_BATCH_ITEMS,
@@ -407,16 +413,22 @@ class SettlementFilesView(AcquirerView):
             raise ApiError(exc.code, exc.message, http) from None
         return Response(run_answer(receipt))
 
-    def _business_date(self, request: Request):
+    def _business_date(self, request: Request, declared):
+        """The file's own business_date column (signed with the body) wins; the query string
+        (not signed: kept for older clients, deprecated) must then agree with it."""
         from datetime import date, timedelta
 
         value = request.query_params.get("business_date")
         if value is None:
-            return timezone.now().astimezone(ZoneInfo(self.channel.timezone)).date() - timedelta(days=1)
+            return declared or timezone.now().astimezone(ZoneInfo(self.channel.timezone)).date() - timedelta(days=1)
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise ApiError("invalid_business_date", "business_date must be a date (YYYY-MM-DD).") from None
+        if declared is not None and declared != day:
+            raise ApiError("business_date_mismatch", f"The file's business_date column says {declared}, "
+                           f"the query string {day}.")
+        return day
 
 
 @extend_schema(exclude=True)

@@ -6,7 +6,9 @@
                              with its signing secret and the query's webhook-id
     POST /{channel}/swipes   {"swipes": [...], "push": false}  plan swipes made elsewhere (tests, bench)
     GET  /{channel}/swipes   each swipe and how far it got;  GET /{channel}/events  every event so far
-    GET  /{channel}/settlement-files/{YYYY-MM-DD}   the day's settlement file (404 not_ready until it is)
+    GET  /{channel}/settlement-files/{YYYY-MM-DD}   the day's settlement file (404 not_ready until it is),
+                             signed like status: the request signs "GET <path>" with the poll
+                             secret (else 401), the file's bytes are signed back
     GET  /healthz
 """
 
@@ -16,7 +18,7 @@ import time
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from channels.poll_signing import sign, verified
+from channels.poll_signing import file_request_payload, sign, sign_bytes, verified
 from channels.simulator.engine import Simulator, now_utc
 
 log = logging.getLogger(__name__)
@@ -72,11 +74,17 @@ class Handler(BaseHTTPRequestHandler):
             business_date = date.fromisoformat(day)
         except ValueError:
             return self._error(400, "invalid_date", "The date must be YYYY-MM-DD.")
+        channel = sim.channels[code]
+        path = self.path.split("?")[0]
+        if not (channel.poll_secret and verified([channel.poll_secret], file_request_payload(path), self.headers)):
+            return self._error(401, "invalid_signature", "The request is not signed with this channel's poll secret.")
         answer = sim.settlement_file(code, business_date, now_utc())
         if answer is None:
             return self._error(404, "not_ready", "The settlement file for this date is not ready yet.")
         data, faults = answer
         self.send_response(200)
+        for name, value in sign_bytes(channel.secret, data, msg_id=self.headers["webhook-id"]).items():
+            self.send_header(name, value)
         self.send_header("content-type", f"text/csv; charset={'gb18030' if faults.gb18030 else 'utf-8'}")
         self.send_header("content-disposition", f'attachment; filename="{code}-{business_date}.csv"')
         self.send_header("content-length", str(len(data)))

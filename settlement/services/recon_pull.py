@@ -4,6 +4,7 @@ From RECON_PULL_AFTER_HOUR (channel local time) on the day after a business date
 row per channel and date is due; it is fetched, and retried every RECON_PULL_RETRY_MINUTES
 until the file arrives. Still missing RECON_PULL_MISSING_AFTER_HOURS after it was first
 due, it opens a file_missing break (which the file's run resolves when it comes).
+The GET is signed like a status poll and its answer verified (channels/polling.py).
 Rows are claimed with SKIP LOCKED and leased by moving next_attempt_at, so no lock is
 held across the HTTP request and two workers never fetch the same file.
 """
@@ -13,18 +14,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import requests
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from channels.models import Channel
+from channels.polling import PollFailed, settlement_file_fetch
+from channels.selectors import poll_signing_for
 from settlement.models import SettlementFile, SettlementFilePull
 from settlement.services.recon_breaks import break_open_file_missing
 from settlement.services.reconciliation import SettlementFileError, settlement_file_receive
 
 log = logging.getLogger(__name__)
-_session = requests.Session()
 PULL_BATCH = 20
 
 
@@ -45,14 +47,33 @@ def settlement_file_url(channel: Channel, day: date) -> str:
 
 
 def pulls_schedule(*, now: datetime) -> int:
-    """Create the pull rows that are due by now (idempotent: one row per channel and date)."""
+    """Create the pull rows that are due by now (idempotent: one row per channel and date).
+    After downtime, the dates missed since a channel's last pull row are scheduled too
+    (bounded by RECON_PULL_CATCHUP_DAYS; dates that already have a current file are skipped);
+    a channel never pulled before starts with the latest date only."""
+    lag = settings.RECON_PULL_LAG_DAYS
+    channels = list(Channel.objects.filter(poll_enabled=True).exclude(poll_url="").only("id", "timezone", "poll_url"))
+    last = dict(SettlementFilePull.objects.filter(channel__in=channels).values("channel_id")
+                .annotate(last=Max("business_date")).values_list("channel_id", "last"))
+    floor = (now - timedelta(days=settings.RECON_PULL_CATCHUP_DAYS + lag + 1)).date()
+    filed = set(SettlementFile.objects.filter(channel__in=channels, is_current=True, business_date__gte=floor)
+                .values_list("channel_id", "business_date"))
     rows = []
-    for channel in Channel.objects.filter(poll_enabled=True).exclude(poll_url="").only("id", "timezone", "poll_url"):
+    for channel in channels:
         local = now.astimezone(ZoneInfo(channel.timezone))
-        day = local.date() - timedelta(days=settings.RECON_PULL_LAG_DAYS)
-        due = datetime.combine(day + timedelta(days=settings.RECON_PULL_LAG_DAYS),
-                               time(settings.RECON_PULL_AFTER_HOUR), tzinfo=local.tzinfo)
-        if now >= due and settlement_file_url(channel, day):
+        latest = local.date() - timedelta(days=lag)
+        if not settlement_file_url(channel, latest):
+            continue
+        first = latest
+        if channel.pk in last:
+            first = max(last[channel.pk] + timedelta(days=1),
+                        latest - timedelta(days=settings.RECON_PULL_CATCHUP_DAYS - 1))
+        for offset in range((latest - first).days + 1):
+            day = first + timedelta(days=offset)
+            due = datetime.combine(day + timedelta(days=lag), time(settings.RECON_PULL_AFTER_HOUR),
+                                   tzinfo=local.tzinfo)
+            if now < due or (day != latest and (channel.pk, day) in filed):
+                continue
             rows.append(SettlementFilePull(
                 channel=channel, business_date=day, next_attempt_at=due,
                 missing_after=due + timedelta(hours=settings.RECON_PULL_MISSING_AFTER_HOURS),
@@ -103,15 +124,13 @@ def _pull_one(pull: SettlementFilePull, now: datetime) -> str:
         channel=channel, business_date=pull.business_date, is_current=True).first()
     if done is None:
         try:
-            response = _session.get(settlement_file_url(channel, pull.business_date),
-                                    timeout=(settings.POLL_CONNECT_TIMEOUT, settings.RECON_PULL_TIMEOUT))
-        except requests.RequestException as exc:
-            return _wait(pull, f"unreachable: {exc.__class__.__name__}")
-        if response.status_code != 200:
-            return _wait(pull, f"http {response.status_code}")
+            raw = settlement_file_fetch(url=settlement_file_url(channel, pull.business_date),
+                                        signing=poll_signing_for(channel))
+        except PollFailed as exc:  # unsigned or forged answers included: a failed pull, never data
+            return _wait(pull, exc.code)
         try:
             done = settlement_file_receive(
-                channel=channel, raw=response.content, business_date=pull.business_date, source="pull",
+                channel=channel, raw=raw, business_date=pull.business_date, source="pull",
                 filename=f"{channel.code}-{pull.business_date}.csv", now=now,
             ).file
         except SettlementFileError as exc:

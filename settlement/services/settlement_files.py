@@ -10,7 +10,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -75,6 +75,38 @@ def detect_encoding(raw: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             continue
     raise SettlementFileError("invalid_encoding", "The file is neither UTF-8, GBK nor GB18030 text.")
+
+
+# The business date as a column of the file itself (so the API's signature covers it).
+BUSINESS_DATE_COLUMNS = ("business_date", "清算日期", "对账日期", "结算日期")
+
+
+def declared_business_date(raw: bytes) -> date | None:
+    """The one business date the CSV's `business_date` column names, or None without one.
+    Raises SettlementFileError naming the line when a value is not a date or differs."""
+    try:
+        rows = csv.reader(io.StringIO(detect_encoding(raw)[1], newline=""))
+        header = [str(h).strip().lstrip("\ufeff").lower() for h in next(rows, [])]
+        column = next((i for i, h in enumerate(header) if h in BUSINESS_DATE_COLUMNS), None)
+        if column is None:
+            return None
+        found: date | None = None
+        for cells in rows:
+            value = cells[column].strip() if column < len(cells) else ""
+            if not value and not any(c.strip() for c in cells):
+                continue
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                raise SettlementFileError("invalid_business_date",
+                                          f"Line {rows.line_num}: business_date must be YYYY-MM-DD.") from None
+            if found is not None and day != found:
+                raise SettlementFileError("invalid_business_date",
+                                          f"Line {rows.line_num}: a file holds one business date ({found}).")
+            found = day
+        return found
+    except csv.Error:
+        raise SettlementFileError("invalid_settlement_file", "The file is not valid CSV.") from None
 
 
 def settlement_file_parse(*, raw: bytes, filename: str = "", tz: str = "Asia/Shanghai",
