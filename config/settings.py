@@ -261,6 +261,8 @@ REST_KNOX = {
 }
 # --- Audit trail (config/audit.py) ---------------------------------------------------
 AUDITLOG_STORE_JSON_CHANGES = True  # changes as {"field": [old, new]} with real types
+AUDITLOG_MASK_CALLABLE = "config.audit.mask_secret"
+AUDITLOG_DISABLE_REMOTE_ADDR = False
 _CHANNEL_RUNTIME = ["health", "health_changed_at", "consecutive_poll_failures", "last_poll_at", "last_poll_ok_at",
                     "last_poll_error", "poll_apply_error", "poll_apply_error_at"]  # the poller's, not people's
 AUDITLOG_INCLUDE_TRACKING_MODELS = (
