@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from auditlog.models import LogEntry
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from channels.audit import audit_days
 from channels.models import BusinessCalendar, CalendarDay, CalendarYear
 from channels.selectors import clear_calendar_cache
 
@@ -65,23 +67,30 @@ def calendar_days_set(
             raise CalendarEditError("invalid_date", _("Not a date."))
     existing = {d.date: d for d in CalendarDay.objects.select_for_update().filter(calendar=calendar, date__in=list(days))}
     changed: list[tuple[date, str]] = []
+    audit: list[tuple[CalendarDay, int, dict]] = []  # (row, action, {field: [old, new]})
     for day, (kind, name) in sorted(days.items()):
         row = existing.get(day)
         if kind == ORDINARY:
             if row is not None:
+                audit.append((row, LogEntry.Action.DELETE, {"kind": [row.kind, ORDINARY], "name": [row.name, ""]}))
                 row.delete()
                 changed.append((day, kind))
             continue
         name = (name or "").strip()[:100]
         if row is None:
-            CalendarDay.objects.create(calendar=calendar, date=day, kind=kind, name=name)
+            row = CalendarDay.objects.create(calendar=calendar, date=day, kind=kind, name=name)
+            audit.append((row, LogEntry.Action.CREATE, {"kind": [ORDINARY, kind], "name": ["", name]}))
             changed.append((day, kind))
         elif (row.kind, row.name) != (kind, name or row.name):
             moved = row.kind != kind
+            diff = {f: [old, new] for f, old, new in (("kind", row.kind, kind), ("name", row.name, name or row.name))
+                    if old != new}
             row.kind, row.name = kind, name or row.name
             row.save(update_fields=["kind", "name"])
+            audit.append((row, LogEntry.Action.UPDATE, diff))
             if moved:
                 changed.append((day, kind))
+    audit_days(calendar=calendar, rows=audit, source=source)
     if not changed:
         return CalendarChange([], None)
     _touched(calendar)

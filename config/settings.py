@@ -4,6 +4,7 @@ sets DJANGO_SECRET_KEY, DATABASE_URL, CELERY_BROKER_URL and DJANGO_DEBUG=false.
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,7 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "auditlog",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -67,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.audit.AuditlogMiddleware",  # the logged-in user is the audit rows' actor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -226,7 +229,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",  # hashed, expiring (merchants/tokens.py)
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -247,6 +250,29 @@ REST_FRAMEWORK = {
     # The anonymous throttle's client address, like the login lockout's (never the raw header).
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
 }
+# Merchant API tokens (django-rest-knox): SHA-512 digests at rest, shown once, expiring.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=5)
+API_TOKEN_CREATES_PER_HOUR = env.int("API_TOKEN_CREATES_PER_HOUR", default=10)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTH_HEADER_PREFIX": "Token",  # the header clients already send
+    "TOKEN_PREFIX": "stk_",  # recognisable by secret scanners
+}
+# --- Audit trail (config/audit.py) ---------------------------------------------------
+AUDITLOG_STORE_JSON_CHANGES = True  # changes as {"field": [old, new]} with real types
+AUDITLOG_MASK_CALLABLE = "config.audit.mask_secret"
+AUDITLOG_DISABLE_REMOTE_ADDR = False
+_CHANNEL_RUNTIME = ["health", "health_changed_at", "consecutive_poll_failures", "last_poll_at", "last_poll_ok_at",
+                    "last_poll_error", "poll_apply_error", "poll_apply_error_at"]  # the poller's, not people's
+AUDITLOG_INCLUDE_TRACKING_MODELS = (
+    {"model": "channels.channel", "exclude_fields": _CHANNEL_RUNTIME, "mask_fields": ["poll_secret"]},
+    {"model": "channels.channelsecret", "mask_fields": ["secret"]},
+    "channels.calendaryear",
+    "merchants.membership",
+    {"model": "settlement.payout", "exclude_fields": ["updated_at"]},
+    {"model": "knox.authtoken", "exclude_fields": ["digest", "token_key"]},
+)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Settlement tracking API",
     "DESCRIPTION": "Acquirer ingest (signed, Standard Webhooks) and merchant/staff reads.",

@@ -23,5 +23,6 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("statuses/", views.glossary_page, name="glossary"),
     path("team/", views.team, name="team"),
+    path("tokens/", views.api_tokens, name="tokens"),
     path("statement/", statement.statement, name="statement"),
 ]

@@ -6,6 +6,7 @@ from dataclasses import replace
 from functools import wraps
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -15,10 +16,12 @@ from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from config.sessions import session_passive
-from merchants import accounts, glossary, roles, selectors
+from merchants import accounts, glossary, roles, selectors, tokens
 from merchants import export as csv_export
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words
@@ -36,6 +39,10 @@ LATE_LIMIT = 20
 
 # Pages that name one object: opened while another of the user's shops is selected (the
 # back button, an old link, a notification), they switch to its shop instead of a 404.
+_TOKEN_ERRORS = {
+    "too_many_tokens": gettext_lazy("You already have the most tokens allowed; revoke one first."),
+    "too_many_token_requests": gettext_lazy("Too many new tokens this hour; try again later."),
+}
 SWITCHING_PAGES = {"merchants:swipe": "txn", "merchants:arrival": "payout", "merchants:case": "case"}
 
 
@@ -350,6 +357,26 @@ def case_reply(request: HttpRequest, merchant, pk: int) -> HttpResponse:
 @merchant_view
 def team(request: HttpRequest, merchant) -> HttpResponse:
     return accounts.team_page(request, merchant, _base_context(request, merchant))
+
+
+@never_cache
+@merchant_view
+def api_tokens(request: HttpRequest, merchant) -> HttpResponse:
+    """The owner's own API tokens: a new one is shown once, on this answer only."""
+    new = error = None
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("revoke"):
+                if not tokens.api_token_revoke(user=request.user, token_key=request.POST["revoke"]):
+                    error = _("That token does not exist (any more).")
+            else:
+                new = tokens.api_token_create(user=request.user)[1]
+        except tokens.TokenError as exc:
+            error, status = _TOKEN_ERRORS[exc.code], 429 if exc.code == "too_many_token_requests" else 400
+    context = {**_base_context(request, merchant), "tokens": tokens.tokens_of(user=request.user), "new": new,
+               "error": error, "ttl_days": settings.API_TOKEN_TTL_DAYS}
+    return render(request, "merchants/tokens.html", context, status=status)
 
 
 # --- words ------------------------------------------------------------------------

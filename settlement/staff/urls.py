@@ -1,6 +1,6 @@
 from django.urls import path
 
-from settlement.staff import calendars, reconciliation, views
+from settlement.staff import audit, calendars, reconciliation, views
 
 app_name = "staff"
 urlpatterns = [
@@ -15,4 +15,5 @@ urlpatterns = [
     path("reconciliation/runs/<int:run_id>/", reconciliation.run_page, name="reconciliation-run"),
     path("incidents/<int:incident_id>/update/", views.incident_update, name="incident-update"),
     path("bulk/", views.bulk_action, name="bulk"),
+    path("audit/", audit.audit_page, name="audit"),
 ]

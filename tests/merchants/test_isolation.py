@@ -153,10 +153,10 @@ def test_anonymous_and_staff_without_merchant_get_nothing(client, shop, staff_us
 
 
 def test_token_auth_has_the_same_isolation(client, shop, other_shop, merchant_user):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
-    token = Token.objects.create(user=merchant_user)
-    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    token = AuthToken.objects.create(user=merchant_user)[1]
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     mine = client.get("/api/v1/merchant/transactions/", **auth).json()
     assert {row["reference"] for row in mine["results"]} == {"A100", "A101", "A102"}
     assert client.get(f"/api/v1/merchant/transactions/{other_shop.late.pk}/", **auth).status_code == 404

@@ -40,7 +40,8 @@ def test_a_cashier_is_refused_everything_but_swipes(cashier, shop):
         else:
             refused.append(name)
             assert set(codes.values()) <= {403, 405} and 403 in codes.values(), (name, codes)
-    assert {"merchants:arrivals", "merchants:arrival", "merchants:export", "merchant-api:payouts"} <= set(refused)
+    assert {"merchants:arrivals", "merchants:arrival", "merchants:export", "merchants:tokens",
+            "merchant-api:payouts"} <= set(refused)
     assert {"merchants:home", "merchants:swipes", "merchants:swipe"} <= set(allowed)
 
 

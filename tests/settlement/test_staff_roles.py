@@ -27,6 +27,7 @@ ROLE_MATRIX: dict[str, dict[str, Role]] = {
     "staff:reconciliation-resolve": {"post": Role.SUPERVISOR},
     "staff:reconciliation-upload": {"get": Role.AGENT},
     "staff:reconciliation-run": {"get": Role.AGENT},
+    "staff:audit": {"get": Role.SUPERVISOR},
 }
 # Routes whose object the matrix does not create: an allowed user may get a 404.
 MAY_404 = {"staff:reconciliation-run"}

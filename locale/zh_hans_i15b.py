@@ -1,0 +1,38 @@
+"""zh_Hans texts of helper i15b (API tokens, audit trail)."""
+
+ZH = {
+    "API tokens": "API 令牌",
+    "API tokens for your own software": "给您自己软件用的 API 令牌",
+    "A token lets your own software read this shop's data through the merchant API (header <code>Authorization: Token …</code>). It works for %(ttl_days)s days; we keep only a fingerprint of it, so it is shown once.":
+        "令牌让您自己的软件通过商户 API 读取本店数据（请求头 <code>Authorization: Token …</code>）。有效期 %(ttl_days)s 天；我们只保存它的指纹，所以只显示这一次。",
+    "Your new token. Copy it now: it is not shown again.": "这是您的新令牌。请现在复制：它不会再显示。",
+    "Create a token": "创建令牌",
+    "created %(made)s, expires %(ends)s": "创建于 %(made)s，%(ends)s 到期",
+    "Revoke": "吊销",
+    "No tokens.": "没有令牌。",
+    "That token does not exist (any more).": "该令牌不存在（或已吊销）。",
+    "You already have the most tokens allowed; revoke one first.": "您的令牌已达上限，请先吊销一个。",
+    "Too many new tokens this hour; try again later.": "本小时创建的令牌太多，请稍后再试。",
+    # audit trail
+    "Audit trail": "审计记录",
+    "Channel setting": "通道设置",
+    "Channel secret": "通道密钥",
+    "Calendar day": "日历日期",
+    "Calendar year": "日历年份",
+    "Membership": "成员身份",
+    "Bank credit (payout)": "银行入账（结算款）",
+    "API token": "API 令牌",
+    "What": "什么",
+    "Everything": "全部",
+    "Who (username)": "谁（用户名）",
+    "Which (contains)": "哪个（包含）",
+    "Until": "到",
+    "The latest %(limit)s changes that match, newest first.": "符合条件的最近 %(limit)s 条变更，最新的在前。",
+    "Changed at": "变更时间",
+    "Changed by": "变更人",
+    "Which": "哪个",
+    "Action": "操作",
+    "Old → new": "旧 → 新",
+    "system": "系统",
+    "Nothing matches.": "没有符合条件的记录。",
+}
