@@ -34,7 +34,6 @@ from hypothesis.stateful import (
 
 from channels.calendar_edit import calendar_day_set, calendar_year_mark, channel_rules_set
 from channels.models import CalendarYear, Channel
-from channels.polling import PollAnswer
 from settlement.items import ItemError, parse_event
 from settlement.lifecycle import FINAL_STATUSES, LIFECYCLE_EVENT_TYPES
 from settlement.models import (
@@ -60,6 +59,8 @@ from settlement.services.polling import channel_poll
 from settlement.services.reschedule import Deadlines, recompute_pending
 from settlement.services.staff_events import staff_event_record
 from tests.factories import MerchantFactory, UserFactory, make_transaction
+from tests.fake_acquirer import TARGET as FAKE_TARGET
+from tests.fake_acquirer import FakeStatusApi, polling_on
 
 SH = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 16, 10, 0, tzinfo=SH)  # a Monday
@@ -106,16 +107,17 @@ class Ledger(RuleBasedStateMachine):
         self._traveller = self._clock.start()
         self._notify = mock.patch("settlement.tasks.send_notification_emails.delay", lambda ids: None)
         self._notify.start()
-        self._poll = mock.patch("settlement.services.polling.status_query", self._status_api)
+        self.acquirer = FakeStatusApi()  # what the fake status API answers: .knows[reference]
+        self.acquirer_knows = self.acquirer.knows
+        self._poll = mock.patch(FAKE_TARGET, self.acquirer)
         self._poll.start()
         self.merchant = MerchantFactory()
-        Channel.objects.filter(pk=self.merchant.channel_id).update(poll_url="http://127.0.0.1:9/status")
+        polling_on(self.merchant.channel_id)
         self.channel = Channel.objects.get(pk=self.merchant.channel_id)
         self.merchant.channel = self.channel
         recompute_pending()  # the calendar seed's own requests (no swipes yet)
         self.staff = UserFactory(is_staff=True, username=f"staff{next(_ids)}")
         self._n = count()  # per example, so a replay draws the same ids and references
-        self.acquirer_knows: dict[str, list[dict]] = {}  # what the fake status API answers
         self.final: dict[int, str] = {}
         self.payout_was: dict[int, str] = {}  # each payout's status after the previous step
 
@@ -125,9 +127,6 @@ class Ledger(RuleBasedStateMachine):
         self._clock.stop()
         db_transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
-
-    def _status_api(self, *, url, references, signing=None):
-        return {r: PollAnswer(r, True, list(self.acquirer_knows.get(r, []))) for r in references}
 
     def _item(self, txn: Transaction, kind: str, back_minutes: int, bad: str, payout: str | None = None) -> dict:
         now = timezone.now()
