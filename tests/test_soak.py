@@ -23,5 +23,7 @@ def test_the_embedded_default_holds_under_mixed_load():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}  # as `make soak`
     out = subprocess.run([sys.executable, "-m", "bench.soak", "--seconds", seconds], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=float(seconds) + 600)
-    assert out.returncode == 0, (out.stdout[-6000:], out.stderr[-3000:])
+    if out.returncode != 0:
+        pytest.fail(f"the soak failed ({out.returncode}):\n{out.stdout[-8000:]}\n--- stderr ---\n{out.stderr[-3000:]}",
+                    pytrace=False)
     assert "soak: up on" in out.stdout, out.stdout[-3000:]
