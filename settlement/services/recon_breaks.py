@@ -41,7 +41,8 @@ def breaks_update_for_run(*, run: ReconciliationRun, now: datetime) -> None:
             f"UPDATE {breaks} SET last_seen_at = %s, last_run_id = %s, seen_count = seen_count + 1,"
             f" status = CASE WHEN status = 'resolved' THEN 'resolved' ELSE 'persisting' END"
             f" WHERE {same} AND resolution <> 'auto' AND EXISTS (SELECT 1 FROM {results} r"
-            f"  WHERE r.run_id = %s AND r.kind = {breaks}.kind AND r.break_key = {breaks}.key)",
+            f"  WHERE r.run_id = %s AND r.kind <> 'matched' AND r.kind = {breaks}.kind"
+            f"  AND r.break_key = {breaks}.key)",
             [at, run.pk, run.channel_id, day, run.pk],
         )
         cursor.execute(

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from settlement.models import ReconciliationBreak, ReconciliationRun
+from settlement.models import BreakKind, ReconciliationBreak, ReconciliationRun
 
 # Age of a break in whole days since it was first seen: label -> [from, to) days.
 AGE_BUCKETS = {"0-1": (0, 2), "2-7": (2, 8), "8-30": (8, 31), "30+": (31, None)}
@@ -58,7 +58,7 @@ def breaks_totals(breaks: QuerySet) -> dict:
         "count": sum(r["n"] for r in rows),
         "amount": sum((r["amount"] or 0 for r in rows), 0),
         "difference": sum((r["difference"] or 0 for r in rows), 0),
-        "by_kind": sorted(rows, key=lambda r: -r["n"]),
+        "by_kind": sorted(({**r, "label": BreakKind(r["kind"]).label} for r in rows), key=lambda r: -r["n"]),
     }
 
 
