@@ -45,9 +45,9 @@ def _last_owner() -> TeamError:
 
 @transaction.atomic
 def membership_role_change(*, merchant: Merchant, membership_id: int, role: str, by) -> Membership:
+    member, owners = _locked_member(merchant, membership_id)  # another shop's member: 404, whatever the role
     if role not in Membership.Role.values:
         raise TeamError("role_invalid", _("Choose owner or cashier."))
-    member, owners = _locked_member(merchant, membership_id)
     if member.role == role:
         return member
     if member.role == Membership.Role.OWNER and owners <= 1:
