@@ -22,8 +22,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.sessions import session_passive
 from merchants import accounts, glossary, roles, selectors, tokens
-from merchants import team as team_services
 from merchants import export as csv_export
+from merchants import team as team_services
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words
 from merchants.reconciliation import credit_reconciliation
