@@ -48,6 +48,12 @@ from settlement.staff.selectors import (
 )
 
 PAGE_SIZE = 50
+# What a queue row shows (settlement/staff/rows.py): the swipe row alone is ~40 columns.
+QUEUE_ROW_FIELDS = (
+    "reference", "status", "cause", "amount_at_stake", "opened_at", "due_at", "sla_due_at", "sla_paused_at",
+    "arrival_missed_at", "merchant__name", "merchant__merchant_no", "channel__code", "assignee__username",
+    "transaction__reference",
+)
 
 
 def _queue_cases(params, *, user, now):
@@ -98,7 +104,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     page = _CountedPaginator(ordered.values_list("id", flat=True), PAGE_SIZE,
                              count=totals["listed"]).get_page(request.GET.get("page"))
     wide = search.with_arrival(FollowUpCase.objects.filter(id__in=page.object_list)).select_related(
-        "merchant", "channel", "assignee", "transaction")
+        "merchant", "channel", "assignee", "transaction").only(*QUEUE_ROW_FIELDS)
     page.object_list = list(wide.order_by(*ordered.query.order_by)) if totals["listed"] else []
     full = not request.htmx
     channels = queue_channels()
