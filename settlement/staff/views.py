@@ -23,7 +23,12 @@ from settlement.services import cases as case_services
 from settlement.services.causes import evidence_describe
 from settlement.services.data_errors import data_error_sides
 from settlement.services.delays import arrival_explained
-from settlement.services.incident_updates import incident_merchants, incident_post_update
+from settlement.services.incident_updates import (
+    TIMELINE_MAX_EVENTS,
+    incident_case_events,
+    incident_merchants,
+    incident_post_update,
+)
 from settlement.services.replies import (
     case_reply,
     case_set_new_arrival,
@@ -332,12 +337,31 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
     cases = incident.cases.select_related("merchant", "transaction", "assignee").order_by("sla_due_at", "id")
     totals = queue_totals(cases.exclude(status=FollowUpCase.Status.RESOLVED))
     supervisor = has_role(request.user, Role.SUPERVISOR)
-    return render(request, "settlement/staff/incident.html", {
+    updates = list(incident.updates.select_related("author"))
+    events = incident_case_events(incident)
+    context = {
         "incident": incident, "cases": cases[:200], "totals": totals, "form": forms.IncidentResolveForm(),
-        "update_form": forms.IncidentUpdateForm(), "updates": incident.updates.select_related("author"),
+        "update_form": forms.IncidentUpdateForm(), "updates": updates,
+        "timeline": _incident_timeline(incident, updates, events),
+        "timeline_cut": TIMELINE_MAX_EVENTS if len(events) >= TIMELINE_MAX_EVENTS else 0,
         "merchants": incident_merchants(incident), "can_resolve": supervisor, "can_bulk": supervisor,
         "bulk_staff": forms.BulkForm.base_fields["assignee"].queryset.all() if supervisor else [],
-    })
+    }
+    if supervisor:
+        context["bulk_templates"] = reply_templates_active()
+        context["bulk_outcomes"] = FollowUpCase.Outcome.choices
+    return render(request, "settlement/staff/incident.html", context)
+
+
+def _incident_timeline(incident: ChannelIncident, updates: list, events: list) -> list[dict]:
+    """The incident's milestones, its updates and the actions on its cases, oldest first."""
+    items = [{"kind": "mark", "at": incident.window_start, "label": _("Late swipes from")},
+             {"kind": "mark", "at": incident.opened_at, "label": _("Opened")}]
+    items += [{"kind": "update", "at": u.created_at, "update": u} for u in updates]
+    items += [{"kind": "cases", "at": e.at, "event": e} for e in events]
+    if incident.resolved_at:
+        items.append({"kind": "mark", "at": incident.resolved_at, "label": _("Resolved")})
+    return sorted(items, key=lambda item: item["at"])
 
 
 @require_POST
