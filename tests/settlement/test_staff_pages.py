@@ -236,3 +236,33 @@ def test_a_case_closed_by_the_arrival_shows_how_late_it_was(client, staff_user):
     html = client.get(f"/staff/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Credited late" in html and "arrived 5 h late" in html
     assert 'id="actions"' not in html  # nothing left to do on a resolved case
+
+
+def test_queue_rows_built_in_python_escape_every_value(client, staff_user):
+    """settlement/staff/rows.py writes the rows without the template engine: a merchant's
+    name and number, a case reference, a swipe reference and a username stay text."""
+    evil = "<script>alert(1)</script>"
+    case = open_case(merchant=MerchantFactory(name=evil, merchant_no='M"><b>x'))
+    Transaction.objects.filter(pk=case.transaction_id).update(reference="R<i>1")
+    FollowUpCase.objects.filter(pk=case.pk).update(reference="C<u>1", assignee=UserFactory(username="a<b>", is_staff=True))
+    client.force_login(staff_user)
+    html = client.get("/staff/", {"q": "C<u>1"}).content.decode()
+    assert evil not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for raw, escaped in (('M"><b>x', "M&quot;&gt;&lt;b&gt;x"), ("R<i>1", "R&lt;i&gt;1"), ("C<u>1", "C&lt;u&gt;1"),
+                         ("a<b>", "a&lt;b&gt;")):
+        assert raw not in html and escaped in html
+    assert f'href="/staff/cases/{case.pk}/"' in html and 'data-reference="C&lt;u&gt;1"' in html
+
+
+def test_queue_rows_look_as_the_template_drew_them(client, staff_user):
+    case = open_case(amount="1280.00", status=FollowUpCase.Status.ESCALATED)
+    client.force_login(staff_user)
+    html = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = html[html.index(f'data-reference="{case.reference}"'):]
+    row = row[:row.index("</tr>")]
+    assert 'class="case-row status-row-escalated"' in html and "¥1,280.00" in row and "Escalated" in row
+    assert f'<a href="/staff/cases/{case.pk}/">{case.reference}</a>' in row and "<td>—</td>" in row
+    assert '<td class="days-late">' in row and 'name="ids"' not in row  # agents have no bulk column
+    client.get("/staff/", {"q": "nothing-matches-this"})
+    assert "No cases match." in client.get("/staff/", {"q": "nothing-matches-this"},
+                                           HTTP_ACCEPT_LANGUAGE="en").content.decode()
