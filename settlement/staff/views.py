@@ -113,8 +113,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     wide = search.with_arrival(FollowUpCase.objects.filter(id__in=page.object_list)).select_related(
         "merchant", "channel", "assignee", "transaction").only(*QUEUE_ROW_FIELDS)
     page.object_list = list(wide.order_by(*ordered.query.order_by)) if totals["listed"] else []
-    full = not request.htmx
-    channels = queue_channels()
+    # A history restore (back button after hx-push-url) needs the whole page.
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    full = not partial
+    channels = queue_channels() if full else []  # the filter form and banners are not in the htmx partial
     at_risk, at_risk_rows = at_risk_swipes(now=now, grace=max((c.grace_minutes for c in channels), default=0)) \
         if full else ({}, [])
     cause_labels = {k: str(v) for k, v in Cause.choices}
@@ -135,7 +137,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "now": now,
         "querystring": _querystring(request),
         # From 1 November: next year's calendar is a task until it is complete.
-        "calendars_missing": calendars_missing_next_year(today=timezone.localdate(now)) if not request.htmx else [],
+        "calendars_missing": calendars_missing_next_year(today=timezone.localdate(now)) if full else [],
         "next_year": timezone.localdate(now).year + 1,
 
         "sort_links": _sort_links(request),
@@ -148,8 +150,6 @@ def queue(request: HttpRequest) -> HttpResponse:
         context["bulk_staff"] = forms.BulkForm.base_fields["assignee"].queryset.all()  # a fresh query, never the cached class one
         context["bulk_templates"] = reply_templates_active()
         context["bulk_outcomes"] = FollowUpCase.Outcome.choices
-    # A history restore (back button after hx-push-url) needs the whole page.
-    partial = request.htmx and not request.htmx.history_restore_request
     template = "settlement/staff/_queue.html" if partial else "settlement/staff/queue.html"
     return render(request, template, context)
 

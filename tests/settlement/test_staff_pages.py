@@ -139,6 +139,22 @@ def test_htmx_filter_returns_only_the_table(client, staff_user):
     assert "<html" not in html and "case-row" in html
 
 
+@pytest.mark.parametrize(("day", "banner"), QUERY_DAYS)
+def test_the_htmx_partial_skips_what_only_the_full_page_shows(client, staff_user, django_assert_num_queries,
+                                                              day, banner):
+    with time_machine.travel(day, tick=False):
+        case = open_case()
+        client.force_login(staff_user)
+        client.get("/staff/")
+        # no channels (filter form, poll banner), no at-risk swipes, no calendar banner
+        with django_assert_num_queries(QUEUE_QUERIES - 2):
+            html = client.get("/staff/", HTTP_HX_REQUEST="true").content.decode()
+        assert "<html" not in html and case.reference in html
+        # the back button after hx-push-url restores the whole page, filter form included
+        html = client.get("/staff/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+        assert "<html" in html and f'<option value="{case.channel.code}"' in html
+
+
 def test_case_page_explains_everything(client, staff_user):
     merchant = MerchantFactory(account_last4="6021", contact_phone="13800000000")
     # 2026-09-30 T1: the due day skips National Day / Mid-Autumn holidays.
