@@ -31,6 +31,7 @@ MULTIHOST_PREFIX (names) override the defaults."""
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -63,6 +64,7 @@ LATE_SWIPES = 40  # captured ten days ago, never settled: the late scans open a 
 WAVE = 10  # polled swipes per wave of the feeder
 MIN_WAVES_AFTER_CUT = 4
 CUT_AFTER = 1 / 3  # of the event batches answered
+POLL_LINE = re.compile(r"Task channels\.tasks\.poll_channel\[([0-9a-f-]{36})\] (received|succeeded)")
 DEADLINE = 150  # seconds for the whole test: it fails rather than hangs
 
 SETUP = """
@@ -237,7 +239,7 @@ class Cluster:
                                   "--channel", "mhpoll", "--host", svc, "--port", str(SIM_PORT),
                                   "--scenario", "normal", "--speed", "36000", "--rate", "0", "--state", ":memory:",
                                   "--secret", SIM_SECRET, "--poll-secret", SIM_POLL_SECRET,
-                                  "--merchant", "MPOLL01:T1", "--latency-ms", "300"],
+                                  "--merchant", "MPOLL01:T1", "--latency-ms", "1000"],
                                  env=self.app_env("sim"), log_name="mh-sim")
         for host in ("a", "b"):
             env = self.app_env(host)
@@ -331,7 +333,7 @@ def cluster():
 def post(base: str, path: str, payload: dict, *, secret: str, msg_id: str):
     body = json.dumps(payload).encode()
     return requests.post(base + path, data=body, headers=signed_headers(secret, body, msg_id=msg_id),
-                         timeout=(2, 30))
+                         timeout=(2, 10))
 
 
 def test_one_host_cut_off_mid_load_and_the_other_finishes_every_event_poll_and_case_once(cluster):
@@ -388,6 +390,8 @@ def test_one_host_cut_off_mid_load_and_the_other_finishes_every_event_poll_and_c
 
     def pusher(number: int) -> None:
         for index in range(number, len(batches), PUSHERS):
+            if index >= len(batches) * CUT_AFTER:  # the rest waits for the test to be ready to cut
+                release.wait(timeout=60)
             answer = deliver("events", {"events": batches[index]}, secret=SECRET, msg_id=f"mh-events-{index}")
             if answer is None:
                 return
@@ -435,15 +439,32 @@ def test_one_host_cut_off_mid_load_and_the_other_finishes_every_event_poll_and_c
                 time.sleep(1)
 
     stop_scans = threading.Event()
+    release = threading.Event()
     pushers = [threading.Thread(target=pusher, args=(n,), daemon=True) for n in range(PUSHERS)]
     helpers = [threading.Thread(target=feeder, daemon=True), threading.Thread(target=scanner, daemon=True)]
     for thread in pushers + helpers:
         thread.start()
 
     # when: a third of the way through, host A is cut off (interface down), then killed
-    wait_for(lambda: state["batches_answered"] >= len(batches) * CUT_AFTER or problems, timeout=60, interval=0.05,
+    first = sum(1 for i in range(len(batches)) if i < len(batches) * CUT_AFTER)
+    wait_for(lambda: state["batches_answered"] >= first or problems, timeout=60, interval=0.05,
              message="a third of the event batches answered")
     assert not problems, problems
+
+    def a_mid_poll() -> bool:
+        """Host A's worker has received a poll it has not finished (waiting on the simulator)."""
+        seen: dict[str, set] = {}
+        for task_id, what in POLL_LINE.findall(cluster.procs["worker-a"].output()):
+            seen.setdefault(task_id, set()).add(what)
+        return any(what == {"received"} for what in seen.values())
+
+    try:  # best effort: cut while host A holds leased rows, so host B must pick them up
+        wait_for(a_mid_poll, timeout=15, interval=0.02, message="host A in the middle of a poll")
+        mid_poll = True
+    except AssertionError:
+        mid_poll = False
+    release.set()  # the remaining two thirds of the pushes start; some are in flight at the cut
+    time.sleep(0.3)
     a_before = {k: v for k, v in by_host.items() if k.startswith("a ")}
     a_tasks_before = cluster.procs["worker-a"].output().count("] succeeded in ")
     cluster.net.cut("a")
@@ -523,5 +544,5 @@ def test_one_host_cut_off_mid_load_and_the_other_finishes_every_event_poll_and_c
     b_tasks = Counter(line.split("Task ", 1)[1].split("[", 1)[0] for line in worker_b.splitlines()
                       if "] succeeded in " in line)
     print(f"hosts: {dict(by_host)}; batches at the cut {batches_at_cut}/{len(batches)}; fed {len(polled)} polled "
-          f"swipes; host A ran {a_tasks_before} tasks before the cut, host B {dict(b_tasks)}; "
+          f"swipes; cut mid-poll: {mid_poll}; host A ran {a_tasks_before} tasks before the cut, host B {dict(b_tasks)}; "
           f"{time.monotonic() - started:.1f} s after the stack was up")
