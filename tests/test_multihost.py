@@ -494,14 +494,22 @@ def test_one_host_cut_off_mid_load_and_the_other_finishes_every_event_poll_and_c
         polls_done = {r for r, status, cleared in rows if status == "credited" and cleared} == polled
         pushed_done = cluster.query(
             "SELECT count(*) FROM settlement_transaction WHERE reference LIKE 'MHP%' AND status = 'credited'"
-        )[0][0] == PUSH_SWIPES
+        )[0][0]
         cases = cluster.query("SELECT count(DISTINCT f.transaction_id) FROM settlement_followupcase f "
                               "JOIN settlement_transaction t ON t.id = f.transaction_id "
                               "WHERE t.reference LIKE 'MHLATE%'")[0][0]
-        return polls_done and pushed_done and cases == LATE_SWIPES
+        progress.update(polled_not_done=len(polled - {r for r, status, cleared in rows
+                                                      if status == "credited" and cleared}),
+                        pushed_credited=pushed_done, late_with_case=cases)
+        return polls_done and pushed_done == PUSH_SWIPES and cases == LATE_SWIPES
 
-    wait_for(finished, timeout=max(5, DEADLINE - (time.monotonic() - started)), interval=1,
-             message="host B to finish the polls and the late scans")
+    progress: dict = {}
+    try:
+        wait_for(finished, timeout=max(5, DEADLINE - (time.monotonic() - started)), interval=1,
+                 message="host B to finish the polls and the late scans")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {progress} (of {len(polled)} polled, {PUSH_SWIPES} pushed, "
+                             f"{LATE_SWIPES} late); hosts {dict(by_host)}") from None
 
     # the load was spread over both hosts, and host A was cut off mid-load
     assert a_before.get("a 200", 0) >= 1 and by_host["b 200"] >= 1, by_host
