@@ -8,7 +8,7 @@ drained, every task received succeeded and every task the soak published ran, ev
 acknowledged event stored exactly once, /healthz 200 with the worker ok.
 
 The full five minutes, as the issue says. With setup (migrate, demo data, the four
-processes) and the drain it takes about 6.5 minutes here (402 s on a loaded 2-core
+processes) and the drain it takes 6-7 minutes here (364-402 s on a loaded 2-core
 machine). It has an xdist group of its own, so under `make test -n 2 --dist loadgroup`
 one worker holds it while the other runs the rest of the suite: the wall time becomes
 this test's length or the rest's on one worker, whichever is longer, under the
