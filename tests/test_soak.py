@@ -1,29 +1,40 @@
-"""RELIABILITY.md: "The embedded default (`make run`) under 5 minutes of mixed load -> no
-process dies; every task runs". bench/soak.py (`make soak`, 300 s) is that run; the suite
-runs the same program for SOAK_TEST_SECONDS (60 by default) so the row is held in
-`make test` too: SQLite + the SQLite broker, the supervisor and Procfile.dev on a fresh
-temporary VAR_DIR and spare ports; exit 0 only when no process was restarted, the broker
-is drained, every task received and published ran and succeeded, every acknowledged
-event is stored once and /healthz reports the worker ok. The soak stops only the
-supervisor it started, by its pid."""
+"""The embedded default under a 5-minute mixed load (issue 14 item 5, "Done when"):
+`make soak`'s run (bench/soak.py) inside `make test`. `make run`'s stack (SQLite + the
+SQLite broker, the supervisor and Procfile.dev: web, worker, beat, simulator) on a fresh
+temporary VAR_DIR and spare ports, pushed (signed swipes and events), polled and scanned
+by beat, fed late scans and email sweeps, asked merchant inquiries and read for five
+minutes; then: every process up and never restarted (the worker never died), the broker
+drained, every task received succeeded and every task the soak published ran, every
+acknowledged event stored exactly once, /healthz 200 with the worker ok.
+
+The full five minutes, as the issue says. With setup (migrate, demo data, the four
+processes) and the drain it takes 6-7 minutes here (364-402 s on a loaded 2-core
+machine). It has an xdist group of its own, so under `make test -n 2 --dist loadgroup`
+one worker holds it while the other runs the rest of the suite: the wall time becomes
+this test's length or the rest's on one worker, whichever is longer, under the
+15-minute limit. bench.soak.main runs in this
+process, so its `finally` stops the supervisor (by pid; its children by their process
+group) whatever happens; SOAK_TEST_SECONDS shortens it for a quick local try."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from bench.soak import main
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("soak")]
-ROOT = Path(__file__).resolve().parents[1]
+
+SECONDS = float(os.environ.get("SOAK_TEST_SECONDS", "300"))
 
 
-def test_the_embedded_default_holds_under_mixed_load():
-    seconds = os.environ.get("SOAK_TEST_SECONDS", "60")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}  # as `make soak`
-    out = subprocess.run([sys.executable, "-m", "bench.soak", "--seconds", seconds], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=float(seconds) + 600)
-    if out.returncode != 0:
-        pytest.fail(f"the soak failed ({out.returncode}):\n{out.stdout[-8000:]}\n--- stderr ---\n{out.stderr[-3000:]}",
-                    pytrace=False)
-    assert "soak: up on" in out.stdout, out.stdout[-3000:]
+def test_the_embedded_default_holds_a_five_minute_mixed_load(capsys, monkeypatch):
+    # The soak is `make run`'s shape: the app's own SQLite database and broker, never the
+    # suite's PostgreSQL or Redis (Stack drops these from its children's environment too).
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    code = main(["--seconds", str(SECONDS)])
+    report = capsys.readouterr().out
+    print(report)
+    assert code == 0, report[-6000:]
+    assert "soak: PASSED" in report
+    assert "FAIL " not in report
