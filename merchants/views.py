@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -361,7 +362,8 @@ def team(request: HttpRequest, merchant) -> HttpResponse:
     return accounts.team_page(request, merchant, _base_context(request, merchant))
 
 
-def _team_change(request: HttpRequest, merchant, pk: int, change: Callable, done: Callable) -> HttpResponse:
+def _team_change(request: HttpRequest, merchant, pk: int, change: Callable, done: Callable, *,
+                 removing: bool = False) -> HttpResponse:
     """Runs a role change or removal; another shop's (or no) membership is a 404, a
     refused one (the last owner, an unknown role) the team page with its error."""
     try:
@@ -372,6 +374,11 @@ def _team_change(request: HttpRequest, merchant, pk: int, change: Callable, done
         return accounts.team_page(request, merchant, _base_context(request, merchant), error=(exc.code, exc.message),
                                   status=400)
     if member.user_id == request.user.pk:
+        if removing:
+            # left the shop: the hook deleted this very session; end it here too (a new
+            # empty one) so the answer is the login page, not "session interrupted"
+            logout(request)
+            return redirect(settings.LOGIN_URL)
         return redirect("merchants:home")  # stepped down: the team page is an owner's
     messages.success(request, done(member))
     return redirect("merchants:team")
@@ -390,7 +397,8 @@ def team_role(request: HttpRequest, merchant, pk: int) -> HttpResponse:
 def team_remove(request: HttpRequest, merchant, pk: int) -> HttpResponse:
     return _team_change(request, merchant, pk, lambda: team_services.membership_remove(
         merchant=merchant, membership_id=pk, by=request.user),
-        lambda m: _("%(user)s was removed from the shop and logged out everywhere.") % {"user": m.user.get_username()})
+        lambda m: _("%(user)s was removed from the shop and logged out everywhere.") % {"user": m.user.get_username()},
+        removing=True)
 
 
 @never_cache

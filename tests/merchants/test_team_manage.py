@@ -113,3 +113,11 @@ def test_a_cashier_cannot_remove_or_promote(client, merchant, owner, cashier):
     assert client.post(f"/m/team/{cashier.pk}/role/", {"role": "owner"}).status_code == 403
     cashier.refresh_from_db()
     assert cashier.role == "cashier" and Membership.objects.filter(pk=owner.pk).exists()
+
+
+def test_an_owner_who_leaves_is_logged_out_cleanly(client, owner, cashier):
+    membership_role_change(merchant=owner.merchant, membership_id=cashier.pk, role="owner", by=owner.user)
+    response = client.post(f"/m/team/{owner.pk}/remove/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not Membership.objects.filter(pk=owner.pk).exists()
+    assert client.get("/m/").status_code == 302
