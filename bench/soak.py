@@ -261,14 +261,26 @@ def main(argv: list[str] | None = None) -> int:
         for thread in threads:
             thread.join(timeout=args.seconds + 120)
 
-        deadline = time.monotonic() + 90  # let the worker drain what is queued
-        while time.monotonic() < deadline and broker_backlog(var / "broker.sqlite3"):
-            time.sleep(2)
+        def tasks_seen() -> dict[str, set]:
+            seen: dict[str, set] = {}
+            for _name, task_id, what in TASK_LINE.findall(stack.output()):
+                seen.setdefault(task_id, set()).add(what)
+            return seen
+
+        def running() -> bool:  # received, not finished yet (beat keeps sending: wait for a quiet instant)
+            return any(not seen & {"succeeded", "raised", "failed"} for seen in tasks_seen().values())
+
+        deadline = time.monotonic() + 90  # let the worker drain what is queued and finish what it holds
+        while time.monotonic() < deadline and (broker_backlog(var / "broker.sqlite3") or running()):
+            time.sleep(1)
         time.sleep(3)
         backlog = broker_backlog(var / "broker.sqlite3")
-        tasks: dict[str, set] = {}
-        for _name, task_id, what in TASK_LINE.findall(stack.output()):
-            tasks.setdefault(task_id, set()).add(what)
+        tasks = tasks_seen()
+        if running():  # one more quiet instant: a task received during the last sleep
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and running():
+                time.sleep(0.5)
+            tasks = tasks_seen()
         unfinished = [t for t, seen in tasks.items() if "succeeded" not in seen]
         failed = [t for t, seen in tasks.items() if seen & {"raised", "failed"}]
         ours_not_run = [t for t in load.published if "succeeded" not in tasks.get(t, set())]

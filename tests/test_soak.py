@@ -18,11 +18,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("soak")]
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_embedded_default_holds_under_mixed_load():
+def test_the_embedded_default_holds_under_mixed_load(tmp_path):
     seconds = os.environ.get("SOAK_TEST_SECONDS", "60")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}  # as `make soak`
     out = subprocess.run([sys.executable, "-m", "bench.soak", "--seconds", seconds], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=float(seconds) + 600)
+    (tmp_path / "soak.log").write_text(out.stdout + "\n--- stderr ---\n" + out.stderr)
     if out.returncode != 0:
         pytest.fail(f"the soak failed ({out.returncode}):\n{out.stdout[-8000:]}\n--- stderr ---\n{out.stderr[-3000:]}",
                     pytrace=False)
