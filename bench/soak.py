@@ -267,20 +267,18 @@ def main(argv: list[str] | None = None) -> int:
                 seen.setdefault(task_id, set()).add(what)
             return seen
 
-        def running() -> bool:  # received, not finished yet (beat keeps sending: wait for a quiet instant)
-            return any(not seen & {"succeeded", "raised", "failed"} for seen in tasks_seen().values())
+        def unfinished_in(seen: dict[str, set]) -> bool:
+            return any(not what & {"succeeded", "raised", "failed"} for what in seen.values())
 
-        deadline = time.monotonic() + 90  # let the worker drain what is queued and finish what it holds
-        while time.monotonic() < deadline and (broker_backlog(var / "broker.sqlite3") or running()):
-            time.sleep(1)
-        time.sleep(3)
-        backlog = broker_backlog(var / "broker.sqlite3")
-        tasks = tasks_seen()
-        if running():  # one more quiet instant: a task received during the last sleep
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and running():
-                time.sleep(0.5)
-            tasks = tasks_seen()
+        # Let the worker drain the queue and finish what it holds. Beat keeps sending, so
+        # judge at a quiet instant: nothing visible in the broker, no task received and
+        # not yet finished (measured together, without a sleep in between).
+        deadline = time.monotonic() + 90
+        while True:
+            backlog, tasks = broker_backlog(var / "broker.sqlite3"), tasks_seen()
+            if (not backlog and not unfinished_in(tasks)) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         unfinished = [t for t, seen in tasks.items() if "succeeded" not in seen]
         failed = [t for t, seen in tasks.items() if seen & {"raised", "failed"}]
         ours_not_run = [t for t in load.published if "succeeded" not in tasks.get(t, set())]
