@@ -42,7 +42,7 @@ from settlement.models import SettlementEvent, Transaction
 from settlement.pan import any_full_pan, contains_full_pan
 from settlement.services.data_errors import Contradiction, data_errors_record, event_facts
 from settlement.services.delays import delays_on_final
-from settlement.services.payout_links import payouts_on_swipe_events
+from settlement.services.payout_links import payout_links_finish, payout_links_plan
 from settlement.services.reschedule import deadlines_on_events
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ class EventInput:
     payout_reference: str = ""
     reason: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # Judged by the item rules (settlement.items.parse_event), card numbers included:
+    # the door does not scan its texts again. Not part of the event.
+    pan_checked: bool = field(default=False, compare=False, repr=False)
 
     def fingerprint(self) -> str:
         """What makes two deliveries of one event id "the same body". Computed once per
@@ -188,8 +191,9 @@ def _judge_and_write(
             known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
 
     outside = source in (SettlementEvent.Source.PUSH, SettlementEvent.Source.POLL)
-    # One look at every text of the batch; items are checked one by one only when it hits.
-    pan_suspect = any_full_pan(t for e in events for t in _pan_texts(e))
+    # One look at every text of the batch the item rules have not judged (staff entries,
+    # direct callers); items are checked one by one only when it hits.
+    pan_suspect = any_full_pan(t for e in events if not e.pan_checked for t in _pan_texts(e))
     results: list[EventResult] = []
     new_rows: list[tuple] = []  # values in _EVENT_COLUMNS order
     changed: dict[int, Transaction] = {}
@@ -209,7 +213,7 @@ def _judge_and_write(
                 results.append(_reject(item, "idempotency_conflict",
                                        "This event_id was already used with a different body."))
             continue
-        invalid = _validate(item, now, pan_suspect)
+        invalid = _validate(item, now, pan_suspect and not item.pan_checked)
         if invalid:
             results.append(invalid)
             continue
@@ -258,11 +262,14 @@ def _judge_and_write(
     if changed:
         for txn in changed.values():
             txn.updated_at = now
+        # Payout links (no statements unless a payout is named or a swipe credited): decided
+        # first, so the one UPDATE below writes them with the rest of the rows' state.
+        links = payout_links_plan(channel=channel, named=payout_named, txns=changed.values())
         _update_state(list(changed.values()))
         # Flagged swipes that became final close their cases (no statements otherwise).
         delays_on_final(txns=list(changed.values()), now=now)
-        # Payout links and the credited-by-swipes rule (no statements unless a payout is named or a swipe credited).
-        payouts_on_swipe_events(channel=channel, named=payout_named, txns=changed.values(), source=source, now=now)
+        # The links' trail and the credited-by-swipes rule, on the written rows.
+        payout_links_finish(plan=links, source=source, now=now)
         # Re-settled swipes get a new deadline; late-and-returned ones a new cause.
         deadlines_on_events(txns=list(changed.values()), known=known, now=now)
     if contradictions:
@@ -281,7 +288,7 @@ def _final_event(known: list[LifecycleEvent], verdict: Judgement) -> dict:
 
 _STATE_FIELDS = [
     "status", "resume_status", "settled_at", "credited_at", "last_event_at",
-    "payout", "next_poll_at", "updated_at",
+    "payout", "pending_payout_reference", "next_poll_at", "updated_at",
 ]
 
 
