@@ -28,7 +28,7 @@ if not BROKER.startswith("redis://"):
     BROKER = "redis://127.0.0.1:6379/12"
 DB_URL = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DB_NAME}"
 # BENCH_POLL_PORTS="9360,9361": the two simulators' ports (0 ms and 50 ms latency).
-SIM_PORTS = dict(zip((0, 50), map(int, os.environ.get("BENCH_POLL_PORTS", "9290,9291").split(","))))
+SIM_PORTS = dict(zip((0, 50), map(int, os.environ.get("BENCH_POLL_PORTS", "9290,9291").split(",")), strict=True))
 BATCH = 500
 ENV = {**os.environ, "DATABASE_URL": DB_URL, "CELERY_BROKER_URL": BROKER, "POLL_BATCH_SIZE": str(BATCH),
        "POLL_MAX_BATCHES": "1000", "LOG_LEVEL": "WARNING"}

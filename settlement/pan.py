@@ -26,10 +26,20 @@ _DIGIT_RUN = re.compile(r"\d+(?:[ .\-]\d+)*")
 _GROUP = re.compile(r"\d+")
 _MIN, _MAX = 13, 19
 _INNER = range(4, 7)  # digits of a group followed by more digits of the same card number
-# Any run holding a card number has 13+ digits, single separators between its groups: a
-# C-level first look on the normalised text, so the usual text (ids, dates, amounts) is
-# never taken apart run by run in Python. A superset of what _pan_runs can flag.
-_THIRTEEN_DIGITS = re.compile(r"\d(?:[ .\-]?\d){12}")
+# Any run holding a card number has 13+ digits with single separators between its
+# groups, so with every separator deleted and every digit read as "0", an ASCII text
+# that holds one shows 13 zeros in a row. bytes.translate and `in` are C loops (~0.5 ms
+# for 300 kB, a tenth of the run scan; a regex first look was slower than the scan).
+# A superset of what _pan_runs can flag; non-ASCII text goes straight to the scan.
+_DIGIT_AS_ZERO = bytes(0x30 if 0x30 <= i <= 0x39 else 0x78 for i in range(256))
+_THIRTEEN_ZEROS = b"0" * _MIN
+
+
+def _may_hold_pan(text: str) -> bool:
+    """Cheap first look at a normalised text: False means no card number for sure."""
+    if not text.isascii():
+        return True
+    return _THIRTEEN_ZEROS in text.encode("ascii").translate(_DIGIT_AS_ZERO, b" .-")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -79,7 +89,7 @@ def _pan_runs(text: str):
 
 def contains_full_pan(text: str) -> bool:
     text = _normal(text)
-    return _THIRTEEN_DIGITS.search(text) is not None and next(_pan_runs(text), None) is not None
+    return _may_hold_pan(text) and next(_pan_runs(text), None) is not None
 
 
 def any_full_pan(texts) -> bool:
@@ -92,7 +102,7 @@ def any_full_pan(texts) -> bool:
 def redact_pans(text: str) -> str:
     """The text (normalised) with every run holding a card number replaced."""
     text = _normal(text)
-    if _THIRTEEN_DIGITS.search(text) is None:
+    if not _may_hold_pan(text):
         return text
     out, last = [], 0
     for match in _pan_runs(text):

@@ -52,6 +52,9 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 _MAX_ATTEMPTS = 3
 
 
+_json_string = json.encoder.encode_basestring_ascii  # json.dumps' own (C) string encoder
+
+
 @dataclass(frozen=True)
 class EventInput:
     event_id: str
@@ -71,16 +74,14 @@ class EventInput:
         cached = self.__dict__.get("_fingerprint")
         if cached is not None:
             return cached
-        body = {
-            "reference": self.reference,
-            "type": self.type,
-            "occurred_at": self.occurred_at.astimezone(UTC).isoformat()
-            if self.occurred_at.tzinfo
-            else self.occurred_at.isoformat(),
-            "payout_reference": self.payout_reference or "",
-            "reason": self.reason or "",
-        }
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        occurred_at = (self.occurred_at.astimezone(UTC).isoformat() if self.occurred_at.tzinfo
+                       else self.occurred_at.isoformat())
+        # Byte for byte json.dumps({...}, sort_keys=True) of these five fields (stored
+        # fingerprints depend on it; tests check it), at a third of its cost.
+        q = _json_string
+        body = (f'{{"occurred_at": {q(occurred_at)}, "payout_reference": {q(self.payout_reference or "")}, '
+                f'"reason": {q(self.reason or "")}, "reference": {q(self.reference)}, "type": {q(self.type)}}}')
+        digest = hashlib.sha256(body.encode()).hexdigest()
         self.__dict__["_fingerprint"] = digest  # frozen: not a field, never compared
         return digest
 

@@ -133,7 +133,9 @@ def events_from_answers(
     events: dict[str, EventInput] = {}
     bad: Counter = Counter()
     answered = [a for a in answers.values() if a.reference in wanted]
-    check_pan = item_rules.suspect([a.events for a in answered])
+    check_pan = getattr(answers, "pan_suspect", None)  # the raw answer's look (channels.polling)
+    if check_pan is None:
+        check_pan = item_rules.suspect([a.events for a in answered])
     for answer in answered:
         for item in answer.events:
             try:

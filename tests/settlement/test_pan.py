@@ -144,3 +144,4 @@ def test_one_look_at_a_batch_finds_a_card_number_iff_one_of_its_texts_holds_one(
     from settlement.pan import any_full_pan
 
     assert any_full_pan(texts) == any(contains_full_pan(t) for t in texts)
+
