@@ -33,7 +33,7 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-DB_NAME = "bench_delays"
+DB_NAME = os.environ.get("BENCH_DELAYS_DB", "bench_delays")
 
 
 def _urls() -> tuple[str, str]:

@@ -22,12 +22,13 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = dict(host="127.0.0.1", port=5432, user="postgres")
-DB_NAME = "bench_poll"
+DB_NAME = os.environ.get("BENCH_POLL_DB", "bench_poll")
 BROKER = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/12")
 if not BROKER.startswith("redis://"):
     BROKER = "redis://127.0.0.1:6379/12"
 DB_URL = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DB_NAME}"
-SIM_PORTS = {0: 9290, 50: 9291}
+# BENCH_POLL_PORTS="9360,9361": the two simulators' ports (0 ms and 50 ms latency).
+SIM_PORTS = dict(zip((0, 50), map(int, os.environ.get("BENCH_POLL_PORTS", "9290,9291").split(",")), strict=True))
 BATCH = 500
 ENV = {**os.environ, "DATABASE_URL": DB_URL, "CELERY_BROKER_URL": BROKER, "POLL_BATCH_SIZE": str(BATCH),
        "POLL_MAX_BATCHES": "1000", "LOG_LEVEL": "WARNING"}

@@ -23,6 +23,7 @@ from channels.poll_signing import (
     verified,
     verified_bytes,
 )
+from settlement.pan import contains_full_pan, json_escapes_may_hide_digits
 
 TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -115,12 +116,25 @@ def settlement_file_fetch(
     return response.content
 
 
+class PollAnswers(dict):
+    """Answers by reference. `pan_suspect`: whether the raw answer text may hold a card
+    number or a NUL (one look at the bytes as received, as for a push); None when unknown,
+    and then the caller looks at the decoded items."""
+
+    pan_suspect: bool | None = None
+
+
 def _parse(response: requests.Response) -> dict[str, PollAnswer]:
     try:
         results = response.json()["results"]
-        return {
+        answers = PollAnswers({
             str(r["reference"]): PollAnswer(str(r["reference"]), bool(r.get("found", True)), list(r.get("events") or []))
             for r in results
-        }
+        })
     except (ValueError, KeyError, TypeError) as exc:
         raise PollFailed("bad_answer", "the status API answered something we cannot read") from exc
+    # Every decoded text is in the raw text verbatim unless a \uXXXX escape spells it
+    # (then the items are judged one by one); short escapes decode to no digit or separator.
+    raw = response.content.decode("utf-8", errors="replace")  # as the push view reads its body
+    answers.pan_suspect = contains_full_pan(raw) or ("\\u" in raw and json_escapes_may_hide_digits(raw))
+    return answers

@@ -121,4 +121,6 @@ def parse_event(item: Any, *, now: datetime, check_pan: bool = True) -> EventInp
         reason=text(item, "reason", max_length=300, required=False),
         # Anything else the acquirer sent stays in the audit trail.
         payload={k: v for k, v in item.items() if k not in EVENT_FIELDS},
+        # Checked here, or (check_pan=False) by the caller's look at the whole batch.
+        pan_checked=True,
     )

@@ -26,6 +26,20 @@ _DIGIT_RUN = re.compile(r"\d+(?:[ .\-]\d+)*")
 _GROUP = re.compile(r"\d+")
 _MIN, _MAX = 13, 19
 _INNER = range(4, 7)  # digits of a group followed by more digits of the same card number
+# Any run holding a card number has 13+ digits with single separators between its
+# groups, so with every separator deleted and every digit read as "0", an ASCII text
+# that holds one shows 13 zeros in a row. bytes.translate and `in` are C loops (~0.5 ms
+# for 300 kB, a tenth of the run scan; a regex first look was slower than the scan).
+# A superset of what _pan_runs can flag; non-ASCII text goes straight to the scan.
+_DIGIT_AS_ZERO = bytes(0x30 if 0x30 <= i <= 0x39 else 0x78 for i in range(256))
+_THIRTEEN_ZEROS = b"0" * _MIN
+
+
+def _may_hold_pan(text: str) -> bool:
+    """Cheap first look at a normalised text: False means no card number for sure."""
+    if not text.isascii():
+        return True
+    return _THIRTEEN_ZEROS in text.encode("ascii").translate(_DIGIT_AS_ZERO, b" .-")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -74,12 +88,22 @@ def _pan_runs(text: str):
 
 
 def contains_full_pan(text: str) -> bool:
-    return next(_pan_runs(_normal(text)), None) is not None
+    text = _normal(text)
+    return _may_hold_pan(text) and next(_pan_runs(text), None) is not None
+
+
+def any_full_pan(texts) -> bool:
+    """Whether any of these texts holds a card number: one look at all of them (joined by
+    a newline, which no digit run crosses and NFKC leaves alone), so a batch of clean
+    items costs one C-level scan instead of one call per field."""
+    return contains_full_pan("\n".join(t for t in texts if t))
 
 
 def redact_pans(text: str) -> str:
     """The text (normalised) with every run holding a card number replaced."""
     text = _normal(text)
+    if not _may_hold_pan(text):
+        return text
     out, last = [], 0
     for match in _pan_runs(text):
         out += [text[last:match.start()], "[redacted]"]

@@ -5,6 +5,7 @@ the others and a retry of the whole batch is safe.
 """
 
 import json
+import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +34,7 @@ from merchants.services import MerchantData, MerchantError, merchant_upsert
 from settlement.lifecycle import Outcome
 from settlement.models import SettlementEvent, Transaction
 from settlement.pan import contains_full_pan, json_escapes_may_hide_digits
-from settlement.services.events import events_apply
+from settlement.services.events import EventIdRace, events_apply
 from settlement.services.ingest import TRANSACTION_VALUES, transactions_ingest
 from settlement.services.payouts import PayoutError, PayoutInput, PayoutLineInput, payout_upsert
 from settlement.services.reconciliation import SettlementFileError, run_answer, settlement_file_receive
@@ -50,6 +51,10 @@ _ERRORS = {
     413: OpenApiResponse(s.ErrorEnvelopeSerializer, description="`payload_too_large` or `batch_too_large`."),
     415: OpenApiResponse(s.ErrorEnvelopeSerializer, description="`unsupported_media_type`."),
 }
+
+
+log = logging.getLogger(__name__)
+_MAX_ATTEMPTS = 3
 
 
 class _Replayed(Exception):
@@ -92,9 +97,19 @@ class AcquirerView(APIView):
     def dispatch(self, request, *args, **kwargs):
         if request.method in ("GET", "HEAD", "OPTIONS"):
             return super().dispatch(request, *args, **kwargs)
-        # One transaction from the receipt to the stored answer (channels.replay).
-        with db_transaction.atomic():
-            return super().dispatch(request, *args, **kwargs)
+        # One transaction from the receipt to the stored answer (channels.replay). The
+        # event door runs in it without a savepoint of its own; when a concurrent batch
+        # took one of its event ids, the whole request is rolled back and run again.
+        for attempt in range(_MAX_ATTEMPTS):
+            try:
+                with db_transaction.atomic():
+                    return super().dispatch(request, *args, **kwargs)
+            except EventIdRace:
+                self._claim = None
+                if attempt == _MAX_ATTEMPTS - 1:
+                    raise
+                log.info("push raced on an event id; running the request again (attempt %s)", attempt + 2)
+        raise AssertionError("unreachable")
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, _Replayed):
@@ -274,7 +289,8 @@ class EventsView(AcquirerView):
                               "reference": item_rules.reference_of(raw, "reference"), "result": "rejected",
                               "status": None, "error": _error(exc.code, exc.message)}
         if valid:
-            results = events_apply(channel=self.channel, events=valid, source=SettlementEvent.Source.PUSH, now=now)
+            results = events_apply(channel=self.channel, events=valid, source=SettlementEvent.Source.PUSH, now=now,
+                                   savepoint=False)  # dispatch runs the request again on EventIdRace
             for i, result in zip(positions, results, strict=True):
                 answers[i] = {
                     "event_id": result.event_id, "reference": result.reference, "result": result.result,

@@ -39,10 +39,10 @@ from settlement.lifecycle import (
     judge,
 )
 from settlement.models import SettlementEvent, Transaction
-from settlement.pan import contains_full_pan
+from settlement.pan import any_full_pan, contains_full_pan
 from settlement.services.data_errors import Contradiction, data_errors_record, event_facts
 from settlement.services.delays import delays_on_final
-from settlement.services.payout_links import payouts_on_swipe_events
+from settlement.services.payout_links import payout_links_finish, payout_links_plan
 from settlement.services.reschedule import deadlines_on_events
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 # Acquirer clocks drift; an event this far in our future is refused as a data error.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 _MAX_ATTEMPTS = 3
+
+
+_json_string = json.encoder.encode_basestring_ascii  # json.dumps' own (C) string encoder
 
 
 @dataclass(frozen=True)
@@ -61,19 +64,26 @@ class EventInput:
     payout_reference: str = ""
     reason: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
+    # Judged by the item rules (settlement.items.parse_event), card numbers included:
+    # the door does not scan its texts again. Not part of the event.
+    pan_checked: bool = field(default=False, compare=False, repr=False)
 
     def fingerprint(self) -> str:
-        """What makes two deliveries of one event id "the same body"."""
-        body = {
-            "reference": self.reference,
-            "type": self.type,
-            "occurred_at": self.occurred_at.astimezone(UTC).isoformat()
-            if self.occurred_at.tzinfo
-            else self.occurred_at.isoformat(),
-            "payout_reference": self.payout_reference or "",
-            "reason": self.reason or "",
-        }
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        """What makes two deliveries of one event id "the same body". Computed once per
+        input (a poll's answers are fingerprinted before the door and again inside it)."""
+        cached = self.__dict__.get("_fingerprint")
+        if cached is not None:
+            return cached
+        occurred_at = (self.occurred_at.astimezone(UTC).isoformat() if self.occurred_at.tzinfo
+                       else self.occurred_at.isoformat())
+        # Byte for byte json.dumps({...}, sort_keys=True) of these five fields (stored
+        # fingerprints depend on it; tests check it), at a third of its cost.
+        q = _json_string
+        body = (f'{{"occurred_at": {q(occurred_at)}, "payout_reference": {q(self.payout_reference or "")}, '
+                f'"reason": {q(self.reason or "")}, "reference": {q(self.reference)}, "type": {q(self.type)}}}')
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        self.__dict__["_fingerprint"] = digest  # frozen: not a field, never compared
+        return digest
 
 
 @dataclass
@@ -90,7 +100,7 @@ def _reject(item: EventInput, code: str, message: str) -> EventResult:
     return EventResult(item.event_id, item.reference, Outcome.REJECTED, code, message)
 
 
-def _validate(item: EventInput, now: datetime) -> EventResult | None:
+def _validate(item: EventInput, now: datetime, pan_suspect: bool = True) -> EventResult | None:
     if item.type not in LIFECYCLE_EVENT_TYPES:
         return _reject(item, "invalid_event_type", f"Unknown event type {item.type!r}.")
     if item.occurred_at.tzinfo is None:
@@ -98,37 +108,63 @@ def _validate(item: EventInput, now: datetime) -> EventResult | None:
     if item.occurred_at > now + MAX_CLOCK_SKEW:
         return _reject(item, "occurred_in_future", "occurred_at is in the future.")
     # The one door checks too: poll answers and staff entries reach it without the API's item check.
-    if any(contains_full_pan(t) for t in (item.reason, item.payout_reference, item.reference, item.event_id) if t):
+    if pan_suspect and any(contains_full_pan(t) for t in _pan_texts(item) if t):
         return _reject(item, "full_pan_forbidden", "A full card number is not accepted; send first 6 + last 4 at most.")
     return None
 
 
+def _pan_texts(item: EventInput) -> tuple[str, ...]:
+    return (item.reason, item.payout_reference, item.reference, item.event_id)
+
+
+class EventIdRace(Exception):
+    """events_apply(savepoint=False) met a concurrent insert of one of its event ids
+    (for another reference) inside the caller's transaction, which is now spoilt: the
+    caller rolls it back whole and runs it again, and the batch is judged afresh."""
+
+
 def events_apply(
-    *, channel: Channel, events: list[EventInput], source: str, now: datetime | None = None
+    *, channel: Channel, events: list[EventInput], source: str, now: datetime | None = None,
+    savepoint: bool = True,
 ) -> list[EventResult]:
     """Apply a batch of status events of one channel; one result per item, in order.
 
     Each item succeeds or fails on its own: a rejected item changes nothing and does
     not undo the others. Safe to call concurrently and to retry.
+
+    Inside a caller's transaction the batch runs in a savepoint, so an event-id race
+    re-judges it here. `savepoint=False` saves those two round trips for a caller that
+    retries its whole transaction instead (the signed push view): the race raises
+    EventIdRace.
     """
+    own = savepoint or not connection.in_atomic_block
     for attempt in range(_MAX_ATTEMPTS):
         try:
-            results = _events_apply_once(channel=channel, events=events, source=source, now=now or timezone.now())
+            results = _events_apply_once(channel=channel, events=events, source=source, now=now or timezone.now(),
+                                         savepoint=savepoint)
             outcomes = Counter(r.result for r in results)
             # Counted once committed: an outer transaction that rolls back counts nothing.
             db_transaction.on_commit(lambda outcomes=outcomes: metrics.count_events(
                 channel=channel.code, source=source, outcomes=outcomes))
             return results
-        except IntegrityError:
+        except IntegrityError as exc:
             # A concurrent batch inserted one of our event ids for another reference.
+            if not own:
+                raise EventIdRace("an event id of this batch was inserted concurrently") from exc
             if attempt == _MAX_ATTEMPTS - 1:
                 raise
             log.info("event batch raced on an event id; re-judging (attempt %s)", attempt + 2)
     raise AssertionError("unreachable")
 
 
-@db_transaction.atomic
 def _events_apply_once(
+    *, channel: Channel, events: list[EventInput], source: str, now: datetime, savepoint: bool = True
+) -> list[EventResult]:
+    with db_transaction.atomic(savepoint=savepoint):
+        return _judge_and_write(channel=channel, events=events, source=source, now=now)
+
+
+def _judge_and_write(
     *, channel: Channel, events: list[EventInput], source: str, now: datetime
 ) -> list[EventResult]:
     refs = sorted({e.reference for e in events})
@@ -156,6 +192,9 @@ def _events_apply_once(
             known[txn_id].append(LifecycleEvent(kind, occurred_at, event_id))
 
     outside = source in (SettlementEvent.Source.PUSH, SettlementEvent.Source.POLL)
+    # One look at every text of the batch the item rules have not judged (staff entries,
+    # direct callers); items are checked one by one only when it hits.
+    pan_suspect = any_full_pan(t for e in events if not e.pan_checked for t in _pan_texts(e))
     results: list[EventResult] = []
     new_rows: list[tuple] = []  # values in _EVENT_COLUMNS order
     changed: dict[int, Transaction] = {}
@@ -175,7 +214,7 @@ def _events_apply_once(
                 results.append(_reject(item, "idempotency_conflict",
                                        "This event_id was already used with a different body."))
             continue
-        invalid = _validate(item, now)
+        invalid = _validate(item, now, pan_suspect and not item.pan_checked)
         if invalid:
             results.append(invalid)
             continue
@@ -224,11 +263,14 @@ def _events_apply_once(
     if changed:
         for txn in changed.values():
             txn.updated_at = now
+        # Payout links (no statements unless a payout is named or a swipe credited): decided
+        # first, so the one UPDATE below writes them with the rest of the rows' state.
+        links = payout_links_plan(channel=channel, named=payout_named, txns=changed.values())
         _update_state(list(changed.values()))
         # Flagged swipes that became final close their cases (no statements otherwise).
         delays_on_final(txns=list(changed.values()), now=now)
-        # Payout links and the credited-by-swipes rule (no statements unless a payout is named or a swipe credited).
-        payouts_on_swipe_events(channel=channel, named=payout_named, txns=changed.values(), source=source, now=now)
+        # The links' trail and the credited-by-swipes rule, on the written rows.
+        payout_links_finish(plan=links, source=source, now=now)
         # Re-settled swipes get a new deadline; late-and-returned ones a new cause.
         deadlines_on_events(txns=list(changed.values()), known=known, now=now)
     if contradictions:
@@ -247,7 +289,7 @@ def _final_event(known: list[LifecycleEvent], verdict: Judgement) -> dict:
 
 _STATE_FIELDS = [
     "status", "resume_status", "settled_at", "credited_at", "last_event_at",
-    "payout", "next_poll_at", "updated_at",
+    "payout", "pending_payout_reference", "next_poll_at", "updated_at",
 ]
 
 

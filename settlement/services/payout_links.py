@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Case, CharField, IntegerField, Q, Value, When
 
 from channels.models import Channel
@@ -41,22 +42,15 @@ class Move:
     payload: dict = field(default_factory=dict)
 
 
-def moves_write(*, moves: list[Move], source: str, now: datetime) -> None:
-    """One UPDATE for the swipes and one INSERT for the trail, whatever the count."""
+def moves_write(*, moves: list[Move], source: str, now: datetime, rows_written: bool = False) -> None:
+    """One UPDATE for the swipes and one INSERT for the trail, whatever the count.
+    `rows_written`: the caller already wrote the swipes' payout_id and pending reference
+    (the event door folds them into its own UPDATE), so only the trail is inserted."""
     if not moves:
         return
     relinked = [m for m in moves if m.old != m.new]
-    repending = [m for m in moves if m.pending is not None]
-    updates: dict = {"updated_at": now}
-    if relinked:
-        updates["payout_id"] = Case(*[When(id=m.txn_id, then=Value(m.new)) for m in relinked],
-                                    default="payout_id", output_field=IntegerField())
-    if repending:
-        updates["pending_payout_reference"] = Case(
-            *[When(id=m.txn_id, then=Value(m.pending)) for m in repending],
-            default="pending_payout_reference", output_field=CharField(),
-        )
-    Transaction.objects.filter(id__in=[m.txn_id for m in moves]).update(**updates)
+    if not rows_written:
+        _rows_write(moves, now)
     trail = []
     for m in relinked:
         if m.old is not None:
@@ -74,24 +68,77 @@ def moves_write(*, moves: list[Move], source: str, now: datetime) -> None:
     PayoutEvent.objects.bulk_create(trail)
 
 
-def payouts_on_swipe_events(
+def _rows_write(moves: list[Move], now: datetime) -> None:
+    """The swipes' new payout and pending reference: one UPDATE ... FROM (VALUES ...),
+    linear in the rows (a CASE with one WHEN per row is quadratic, and costly to build).
+    The first move of a swipe wins, as the CASE did."""
+    relink: dict[int, int | None] = {}
+    repend: dict[int, str] = {}
+    for m in moves:
+        if m.old != m.new:
+            relink.setdefault(m.txn_id, m.new)
+        if m.pending is not None:
+            repend.setdefault(m.txn_id, m.pending)
+    ids = list(dict.fromkeys(m.txn_id for m in moves))
+    if connection.vendor != "postgresql":  # the embedded SQLite default: plain ORM
+        updates: dict = {"updated_at": now}
+        if relink:
+            updates["payout_id"] = Case(*[When(id=pk, then=Value(new)) for pk, new in relink.items()],
+                                        default="payout_id", output_field=IntegerField())
+        if repend:
+            updates["pending_payout_reference"] = Case(
+                *[When(id=pk, then=Value(ref)) for pk, ref in repend.items()],
+                default="pending_payout_reference", output_field=CharField(),
+            )
+        Transaction.objects.filter(id__in=ids).update(**updates)
+        return
+    qn = connection.ops.quote_name
+    table = qn(Transaction._meta.db_table)
+    payout_type = Transaction._meta.get_field("payout").db_type(connection)
+    pending_type = Transaction._meta.get_field("pending_payout_reference").db_type(connection)
+    params: list = []
+    for pk in ids:
+        params += [pk, pk in relink, relink.get(pk), pk in repend, repend.get(pk, "")]
+    values = ", ".join(["(%s, %s, %s::" + payout_type + ", %s, %s)"] * len(ids))
+    sql = (
+        f"UPDATE {table} SET "
+        f"payout_id = CASE WHEN v.relink THEN v.payout_id ELSE {table}.payout_id END, "
+        f"pending_payout_reference = CASE WHEN v.repend THEN v.pending::{pending_type} "
+        f"ELSE {table}.pending_payout_reference END, updated_at = %s "
+        f"FROM (VALUES {values}) AS v(id, relink, payout_id, repend, pending) WHERE {table}.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, *params])
+
+
+@dataclass
+class LinkPlan:
+    """What payout_links_plan decided, for payout_links_finish after the rows are written."""
+
+    channel: Channel
+    txns: list[Transaction]
+    payouts: dict[int, Payout]
+    moves: list[Move]
+
+
+def payout_links_plan(
     *, channel: Channel, named: list[tuple[Transaction, str, datetime, str]], txns: Iterable[Transaction],
-    source: str, now: datetime,
-) -> None:
-    """The swipe-event side of the payout door, called by events_apply in its database
-    transaction with the swipes locked, after their new state is written.
+) -> LinkPlan | None:
+    """The swipe-event side of the payout door, first half: called by events_apply in its
+    database transaction with the swipes locked, before it writes their new state.
 
     `named`: (swipe, payout reference, occurred_at, event_id) of each *applied* event
-    that names a payout. Links those swipes (or keeps the reference until the payout
-    arrives), then applies the credited-by-swipes rule to the payouts of the credited
-    swipes. No statement at all for a batch that names no payout and credits none.
+    that names a payout. Decides the links (or keeps the reference until the payout
+    arrives) and sets `payout_id` / `pending_payout_reference` on the swipe instances,
+    which the door's one UPDATE then writes with the rest of their state. None (and no
+    statement at all) for a batch that names no payout and credits none.
     """
     txns = list(txns)
     refs = {ref for _, ref, _, _ in named}
     ids = {t.payout_id for t in txns if t.payout_id and t.status == Status.CREDITED}
     ids |= {t.payout_id for t, *_ in named if t.payout_id}
     if not refs and not ids:
-        return
+        return None
     # Locked in id order, after the swipes: the same order as payout_upsert, so no deadlock.
     payouts = {
         p.pk: p
@@ -120,8 +167,17 @@ def payouts_on_swipe_events(
                               payload={"event_id": event_id}))
             txn.payout_id = payout.pk
         txn.pending_payout_reference = ""
-    moves_write(moves=moves, source=source, now=now)
-    resized = {pk for m in moves if m.old != m.new for pk in (m.old, m.new) if pk is not None}
-    touched = {t.payout_id for t in txns if t.payout_id and t.status == Status.CREDITED} | resized
-    payouts_after_change(channel=channel, payouts=[payouts[pk] for pk in sorted(touched) if pk in payouts],
+    return LinkPlan(channel, txns, payouts, moves)
+
+
+def payout_links_finish(*, plan: LinkPlan | None, source: str, now: datetime) -> None:
+    """Second half, after the swipes' rows are written: the links' trail, then the
+    credited-by-swipes rule and the discrepancy check of the payouts concerned."""
+    if plan is None:
+        return
+    moves_write(moves=plan.moves, source=source, now=now, rows_written=True)
+    resized = {pk for m in plan.moves if m.old != m.new for pk in (m.old, m.new) if pk is not None}
+    touched = {t.payout_id for t in plan.txns if t.payout_id and t.status == Status.CREDITED} | resized
+    payouts_after_change(channel=plan.channel,
+                         payouts=[plan.payouts[pk] for pk in sorted(touched) if pk in plan.payouts],
                          recheck=resized, now=now)

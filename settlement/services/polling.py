@@ -133,7 +133,9 @@ def events_from_answers(
     events: dict[str, EventInput] = {}
     bad: Counter = Counter()
     answered = [a for a in answers.values() if a.reference in wanted]
-    check_pan = item_rules.suspect([a.events for a in answered])
+    check_pan = getattr(answers, "pan_suspect", None)  # the raw answer's look (channels.polling)
+    if check_pan is None:
+        check_pan = item_rules.suspect([a.events for a in answered])
     for answer in answered:
         for item in answer.events:
             try:
@@ -171,6 +173,7 @@ def channel_poll(
         return report
     batch_size = batch_size or settings.POLL_BATCH_SIZE
     lease = timedelta(seconds=settings.POLL_LEASE_SECONDS)
+    signing = None
     for _ in range(max_batches or settings.POLL_MAX_BATCHES):
         at = now or timezone.now()
         rows = poll_claim(channel_id=channel_id, now=at, limit=batch_size, lease=lease)
@@ -182,8 +185,10 @@ def channel_poll(
         report.more = len(rows) == batch_size
         started = time.monotonic()
         try:
+            # Read once per run (a secret rotated meanwhile is used from the next run on).
+            signing = signing or poll_signing_for(channel)
             answers = status_query(url=channel.poll_url, references=[r.reference for r in rows],
-                                   signing=poll_signing_for(channel))
+                                   signing=signing)
         except PollFailed as exc:
             metrics.POLL_SECONDS.labels(channel.code).observe(time.monotonic() - started)
             metrics.POLL_FAILURES.labels(channel.code, exc.code).inc()

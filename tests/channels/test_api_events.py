@@ -186,3 +186,40 @@ def test_the_one_door_refuses_a_card_number_from_a_poll_answer(channel, txn):
     assert (result.result, result.code) == ("rejected", "full_pan_forbidden")
     txn.refresh_from_db()
     assert txn.status == "captured" and not SettlementEvent.objects.filter(event_id="p1").exists()
+
+
+def test_a_one_event_push_costs_seven_statements(acquirer, txn):
+    """Signature read, receipt claim (one INSERT ... ON CONFLICT), lock, read, event
+    INSERT, row UPDATE, stored answer: no get_or_create SELECT, no savepoint of the door
+    (the two left are the test's own transaction around the view's)."""
+    with CaptureQueriesContext(connection) as ctx:
+        [result] = results(acquirer.post("events", {"events": [event("e1", kind="cleared")]}))
+    assert result["result"] == "applied"
+    statements = [q["sql"] for q in ctx.captured_queries]
+    assert [s for s in statements if s.startswith(("SAVEPOINT", "RELEASE"))] and len(statements) == 9, statements
+
+
+def test_an_event_id_race_runs_the_whole_request_again(acquirer, txn, monkeypatch):
+    """A concurrent batch took one of the event ids (IntegrityError) inside the view's one
+    transaction: it is rolled back whole (receipt included) and the request runs again."""
+    from django.db import IntegrityError
+
+    from channels.models import WebhookReceipt
+    from settlement.services import events as door
+
+    real, calls = door._judge_and_write, []
+
+    def racing(**kwargs):
+        calls.append(1)
+        out = real(**kwargs)  # every write of the first attempt happened...
+        if len(calls) == 1:
+            raise IntegrityError("duplicate key value violates unique constraint event_unique_per_channel")
+        return out
+
+    monkeypatch.setattr(door, "_judge_and_write", racing)
+    [result] = results(acquirer.post("events", {"events": [event("e1", kind="cleared")]}, msg_id="race-1"))
+    assert (result["result"], len(calls)) == ("applied", 2)  # ...and were undone before the second
+    assert SettlementEvent.objects.filter(event_id="e1").count() == 1
+    assert WebhookReceipt.objects.filter(webhook_id="race-1", status_code=200).count() == 1
+    txn.refresh_from_db()
+    assert txn.status == "cleared"

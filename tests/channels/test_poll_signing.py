@@ -129,3 +129,16 @@ def test_sign_and_verify_round_trip():
     headers = sign(POLL_SECRET, body, msg_id="poll_1")
     assert verified([OTHER, POLL_SECRET], body, headers, expect_id="poll_1")
     assert not verified([POLL_SECRET], body + b" ", headers)
+
+
+@pytest.mark.parametrize(("reason", "suspect"), [
+    ("账户信息有误", False),  # clean, even escaped Chinese
+    ("card 4111 1111 1111 1111", True),
+    ("６２２５８８０１２３４５６７８３", True),  # full-width digits, \uff16... once JSON-escaped
+    ("a\u0000b", True),  # a NUL: the items are judged one by one and it is refused there
+])
+def test_the_raw_answer_is_looked_at_once_for_card_numbers_and_nul(reason, suspect):
+    answer = {"results": [{"reference": "R1", "found": True, "events": [
+        {"event_id": "e1", "type": "cleared", "occurred_at": "2026-11-22T10:00:00+08:00", "reason": reason}]}]}
+    answers = status_query(url=URL, references=["R1"], signing=SIGNING, session=FakeStatusApi(answer))
+    assert answers.pan_suspect is suspect

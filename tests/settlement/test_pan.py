@@ -116,3 +116,32 @@ def test_only_escapes_that_could_hide_a_digit_make_raw_json_suspect():
     assert json_escapes_may_hide_digits(json.dumps({"reason": "٦٢٢٥"}))  # Arabic-Indic digits
     assert json_escapes_may_hide_digits(json.dumps({"reason": "6225　8801"}))  # ideographic space
     assert json_escapes_may_hide_digits('{"reason": "a\\u0000b"}')  # NUL, refused downstream
+
+
+# Text that exercises the first look: digits, separators, "+", "X", full-width and other
+# scripts' digits, and newlines (the batch look joins texts with them).
+_ANY = st.text("0123456789 -.+Xx\n卡号abc０１２３４５６７８９　－．٦٢", max_size=60)
+
+
+def _full_scan(text: str) -> bool:
+    """The detector without its C-level first look (what it did before that was added)."""
+    from settlement.pan import _normal, _pan_runs
+
+    return next(_pan_runs(_normal(text)), None) is not None
+
+
+@given(st.one_of(_ANY, pan_spellings()))
+def test_the_first_look_never_hides_what_the_full_scan_finds(text):
+    assert contains_full_pan(text) == _full_scan(text)
+    if not _full_scan(text):
+        from settlement.pan import _normal
+
+        assert redact_pans(text) == _normal(text)
+
+
+@given(st.lists(st.one_of(_ANY.map(lambda t: t.replace("\n", "")), pan_spellings()), max_size=6))
+def test_one_look_at_a_batch_finds_a_card_number_iff_one_of_its_texts_holds_one(texts):
+    from settlement.pan import any_full_pan
+
+    assert any_full_pan(texts) == any(contains_full_pan(t) for t in texts)
+
