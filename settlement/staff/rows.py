@@ -27,8 +27,8 @@ def _local(value: datetime | None) -> str:
 
 
 def queue_rows(cases, *, now: datetime, can_bulk: bool, cause_labels: dict, status_labels: dict) -> SafeString:
-    """<tr> rows of the queue table for `cases` (FollowUpCase with merchant, channel,
-    assignee and transaction loaded, and `arrival_at` annotated)."""
+    """<tr> rows of the queue table for `cases`: dicts of views.QUEUE_ROW_FIELDS (the
+    case's columns, `arrival_at`, and merchant, channel, assignee and swipe fields)."""
     if not cases:
         empty = escape(_("No cases match."))  # not inside the f-string: makemessages would miss it
         return mark_safe(f'<tr><td colspan="10" class="muted">{empty}</td></tr>')
@@ -38,36 +38,36 @@ def queue_rows(cases, *, now: datetime, can_bulk: bool, cause_labels: dict, stat
     resolved = FollowUpCase.Status.RESOLVED
     out = []
     for case in cases:
-        ref = escape(case.reference)
-        status = escape(case.status)
+        pk, ref, status = case["id"], escape(case["reference"]), escape(case["status"])
         cells = [f'<tr class="case-row status-row-{status}" data-reference="{ref}">']
         if can_bulk:
-            cells.append(f'<td><input type="checkbox" name="ids" value="{case.pk}" form="bulk-form" '
+            cells.append(f'<td><input type="checkbox" name="ids" value="{pk}" form="bulk-form" '
                          f'aria-label="{ref}"></td>')
-        txn = case.transaction
-        swipe = f" · {escape(txn.reference)}" if txn is not None else ""
-        cells.append(f'<td><a href="{url.format(case.pk)}">{ref}</a><br>'
-                     f'<span class="muted">{escape(case.channel.code)}{swipe}</span></td>')
-        merchant_no = escape(case.merchant.merchant_no)
-        cells.append(f'<td><a href="{merchant_url.format(urlquote(case.merchant.merchant_no))}">'
-                     f'{escape(case.merchant.name)}</a><br><span class="muted">{merchant_no}</span></td>')
-        cells.append(f'<td class="amount">{escape(money(case.amount_at_stake))}</td>')
-        arrival = getattr(case, "arrival_at", None)
+        swipe = case["transaction__reference"]
+        swipe = f" · {escape(swipe)}" if swipe is not None else ""
+        cells.append(f'<td><a href="{url.format(pk)}">{ref}</a><br>'
+                     f'<span class="muted">{escape(case["channel__code"])}{swipe}</span></td>')
+        merchant_no = case["merchant__merchant_no"]
+        cells.append(f'<td><a href="{merchant_url.format(urlquote(merchant_no))}">{escape(case["merchant__name"])}</a>'
+                     f'<br><span class="muted">{escape(merchant_no)}</span></td>')
+        cells.append(f'<td class="amount">{escape(money(case["amount_at_stake"]))}</td>')
+        arrival = case["arrival_at"]
         late = max(0, (now - arrival).days) if arrival is not None else 0
         cells.append(f'<td class="days-late">{late}</td>')
-        cells.append(f"<td>{escape(cause_labels.get(case.cause, case.cause))}</td>")
-        if case.sla_paused_at:
+        cells.append(f"<td>{escape(cause_labels.get(case['cause'], case['cause']))}</td>")
+        sla_due = case["sla_due_at"]
+        if case["sla_paused_at"]:
             sla = f'<span class="muted">{paused}</span>'
-        elif case.status != resolved and case.sla_due_at < now:
-            sla = f'<span class="late">{breached} {_local(case.sla_due_at)}</span>'
+        elif case["status"] != resolved and sla_due < now:
+            sla = f'<span class="late">{breached} {_local(sla_due)}</span>'
         else:
-            sla = _local(case.sla_due_at)
+            sla = _local(sla_due)
         cells.append(f"<td>{sla}</td>")
-        cells.append(f"<td>{_local(case.opened_at)}</td>")
-        label = escape(status_labels.get(case.status, case.status))
-        flag = f'<br><span class="late small">{missed}</span>' if case.arrival_missed_at else ""
+        cells.append(f"<td>{_local(case['opened_at'])}</td>")
+        label = escape(status_labels.get(case["status"], case["status"]))
+        flag = f'<br><span class="late small">{missed}</span>' if case["arrival_missed_at"] else ""
         cells.append(f'<td><span class="status status-{status}">{label}</span>{flag}</td>')
-        assignee = escape(case.assignee.get_username()) if case.assignee is not None else "—"
-        cells.append(f"<td>{assignee}</td></tr>")
+        assignee = case["assignee__username"]
+        cells.append(f"<td>{escape(assignee) if assignee is not None else '—'}</td></tr>")
         out.append("".join(cells))
     return mark_safe("\n".join(out))  # noqa: S308 - every value above is escaped

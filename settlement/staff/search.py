@@ -47,7 +47,9 @@ def queue_search(qs: QuerySet[FollowUpCase], q: str) -> QuerySet[FollowUpCase]:
     if q.isdigit() and len(q) == 4:
         # Only swipes that have a case: the swipe table is far bigger than the queue.
         swipes = Transaction.objects.filter(Q(reference=q) | Q(masked_pan__endswith=q), cases__in=qs.values("id"))
-    match = Q(reference__icontains=q) | Q(merchant_id__in=merchants) | Q(transaction_id__in=swipes.values("id"))
+    # The hashed subquery lookups first: an OR stops at its first true arm, and UPPER(...)
+    # LIKE is the dearest test per row (a broad "B000" matches every merchant).
+    match = Q(merchant_id__in=merchants) | Q(transaction_id__in=swipes.values("id")) | Q(reference__icontains=q)
     return qs.filter(match)
 
 

@@ -113,7 +113,9 @@ def at_risk_swipes(*, now: datetime | None = None, limit: int = 10, grace: int |
         status__in=list(NON_FINAL_STATUSES), delayed_since__isnull=True, overdue_at__lte=horizon,
         at_risk_since__isnull=False,
     )
+    # Only what the banner shows: the swipe row alone is ~40 columns.
     rows = list(qs.select_related("merchant", "channel")
+                .only("reference", "amount", "status", "overdue_at", "merchant__name", "channel__code")
                 .annotate(risk_n=Window(Count("id")), risk_amount=Window(Sum("amount")))
                 .order_by("overdue_at", "id")[:limit])
     if not rows:
