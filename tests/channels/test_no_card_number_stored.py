@@ -84,8 +84,27 @@ def log_output():
         handler.setStream(stream)
 
 
+@pytest.fixture
+def acquirer_ids(acquirer, monkeypatch):
+    """Webhook ids without long digit runs: a random hex id (`msg_<uuid4 hex>`) holds a
+    Luhn-valid 13-19 digit run by chance about once in 300 ids (seen here:
+    `msg_71e939ebd9804763954605392fd20be6`), which the scan would rightly report, since
+    nothing tells it from a card number. The acquirer's ids are its own business; ours
+    here are counters."""
+    counter = iter(range(10**6))
+    real = acquirer.request
+
+    def request(method, path, payload=None, **kwargs):
+        kwargs.setdefault("msg_id", f"msg_scan_{next(counter)}")
+        return real(method, path, payload, **kwargs)
+
+    monkeypatch.setattr(acquirer, "request", request)
+    return acquirer
+
+
 def test_a_mixed_workload_leaves_no_card_number_in_the_database_or_the_logs(
-        acquirer, terminal, shop, fake_status_api, log_output):
+        acquirer_ids, terminal, shop, fake_status_api, log_output):
+    acquirer = acquirer_ids
     refused = 0
 
     def refuse(response, *codes):
