@@ -189,8 +189,10 @@ class FollowUpCase(models.Model):
             # narrow covering index: an index-only scan on PostgreSQL, about 4x cheaper than
             # scanning the wide case rows at 10k cases. Kept narrow on purpose: with more
             # columns the planner prices it above the sequential scan.
-            models.Index(fields=["incident"], name="case_open_totals", condition=~Q(status="resolved"),
-                         include=["amount_at_stake"]),
+            # Both key columns rather than INCLUDE: the same index-only scan, and SQLite
+            # (which has no INCLUDE) builds the same index without a system-check warning.
+            models.Index(fields=["incident", "amount_at_stake"], name="case_open_totals",
+                         condition=~Q(status="resolved")),
             # Days late: when the money was due (the case's opening without a swipe).
             models.Index(Coalesce("due_at", "opened_at"), "id", name="case_open_by_due",
                          condition=~Q(status="resolved")),
