@@ -1,7 +1,7 @@
 """Find anything in the staff queue: the `q` search box, saved views and sorting,
 applied on top of selectors.case_queue's filters."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
