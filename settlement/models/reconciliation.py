@@ -135,12 +135,9 @@ class ReconciliationResult(models.Model):
             ),
         ]
         indexes = [
-            # A run's results by kind (API answer, staff run page).
+            # A run's results by kind (API answer, staff run page, breaks update: its
+            # non-matched kinds by name, so a million matched rows are never read).
             models.Index(fields=["run", "kind"], name="rresult_run_kind"),
-            # A run's breaks (the breaks update): a handful of a million-line run's rows, found
-            # without reading the matched ones.
-            models.Index(fields=["run", "kind", "break_key"], name="rresult_run_breaks",
-                         condition=~Q(kind="matched")),
         ]
 
     def __str__(self) -> str:

@@ -115,7 +115,8 @@ def _stage(cursor, parsed: ParsedFile) -> None:
     )
     # Each line's swipe (or none), its occurrence of the reference, and what we know of the
     # swipe, so the results are written from the two staging tables alone.
-    cursor.execute("CREATE TEMPORARY TABLE recon_match (line integer PRIMARY KEY, txn_id bigint, fuzzy boolean,"
+    # No key: each line gets exactly one row by construction, and every join on it is a hash join.
+    cursor.execute("CREATE TEMPORARY TABLE recon_match (line integer, txn_id bigint, fuzzy boolean,"
                    " dup_no integer, amount decimal(14, 2), fee decimal(14, 2), status varchar(10), merchant_id bigint)")
     columns = _staging_columns(parsed)
     if connection.vendor == "postgresql":

@@ -1,14 +1,14 @@
 """Find anything in the staff queue: the `q` search box, saved views and sorting,
 applied on top of selectors.case_queue's filters."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Case, DateTimeField, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
 from merchants.models import Merchant
 from settlement.models import FollowUpCase, Transaction
-from settlement.staff.selectors import AGE_BUCKETS
+from settlement.staff.selectors import AGE_BUCKETS, age_bucket_filter
 
 SAVED_VIEWS = ("mine", "unassigned", "escalated", "breached", "waiting_merchant", "waiting_acquirer", "promised")
 # sort key -> order_by; "-" keys are the descending twins. Ties broken by id for stable pages.
@@ -95,9 +95,4 @@ def queue_age(qs: QuerySet[FollowUpCase], age: str, *, now: datetime) -> QuerySe
     case opened: a 9-day-late swipe sits in 8-30 whenever its case was opened."""
     if age not in AGE_BUCKETS:
         return qs
-    qs = with_arrival(qs)
-    low, high = AGE_BUCKETS[age]
-    qs = qs.filter(arrival_at__lte=now - timedelta(days=low))
-    if high is not None:
-        qs = qs.filter(arrival_at__gt=now - timedelta(days=high + 1))
-    return qs
+    return age_bucket_filter(with_arrival(qs), "arrival_at", age, now=now)

@@ -13,6 +13,19 @@ from settlement.models import ChannelIncident, FollowUpCase, SettlementEvent
 AGE_BUCKETS: dict[str, tuple[int, int | None]] = {"0-1": (0, 1), "2-7": (2, 7), "8-30": (8, 30), "30+": (31, None)}
 
 
+def age_bucket_filter(qs: QuerySet, field: str, age: str, *, now: datetime) -> QuerySet:
+    """The rows whose `field` lies in age bucket `age` (whole days before now, both ends
+    included); every row for an unknown bucket. The staff queue, its search and the
+    reconciliation breaks page share it."""
+    if age not in AGE_BUCKETS:
+        return qs
+    low, high = AGE_BUCKETS[age]
+    qs = qs.filter(**{f"{field}__lte": now - timedelta(days=low)})
+    if high is not None:
+        qs = qs.filter(**{f"{field}__gt": now - timedelta(days=high + 1)})
+    return qs
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     channel: str = ""  # channel code
@@ -40,11 +53,7 @@ def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySe
         qs = qs.filter(merchant__merchant_no=filters.merchant)
     if filters.incident:
         qs = qs.filter(incident_id=filters.incident)
-    if filters.age in AGE_BUCKETS:
-        low, high = AGE_BUCKETS[filters.age]
-        qs = qs.filter(opened_at__lte=now - timedelta(days=low))
-        if high is not None:
-            qs = qs.filter(opened_at__gt=now - timedelta(days=high + 1))
+    qs = age_bucket_filter(qs, "opened_at", filters.age, now=now)
     # Escalated cases first (they are escalated because they need it), then SLA, money.
     escalated_first = Case(When(status=FollowUpCase.Status.ESCALATED, then=Value(0)), default=Value(1),
                            output_field=IntegerField())
