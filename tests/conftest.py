@@ -107,3 +107,19 @@ def fake_status_api(monkeypatch):
     fake = FakeStatusApi()
     monkeypatch.setattr(TARGET, fake)
     return fake
+
+
+# The longest xdist groups (the 5-minute soak, the multi-host run) start first: with
+# `--dist loadgroup` work is handed out in collection order, and collected last (tests/
+# test_soak.py sorts after every folder) the soak began when the rest was done and added
+# its whole length to the suite. Every worker sorts the same way, as xdist requires.
+_FIRST_GROUPS = ("soak", "multihost", "chaos")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        marker = item.get_closest_marker("xdist_group")
+        group = (marker.args[0] if marker and marker.args else marker.kwargs.get("name")) if marker else None
+        return _FIRST_GROUPS.index(group) if group in _FIRST_GROUPS else len(_FIRST_GROUPS)
+
+    items.sort(key=rank)  # stable: the order within each rank is pytest's
