@@ -100,7 +100,7 @@ def run(args, command: str) -> None:
         SettlementFile,
         Transaction,
     )
-    from settlement.services.reconciliation import _copy_line, _staging_rows, settlement_file_receive
+    from settlement.services.reconciliation import _copy_text, _staging_columns, settlement_file_receive
     from settlement.services.settlement_files import settlement_file_parse
 
     call_command("migrate", verbosity=0)
@@ -132,7 +132,7 @@ def run(args, command: str) -> None:
     # --- baselines: COPY of the same lines into the staging table, and COPY of as many
     # result rows into the results table with its indexes (BENCHMARKS.md: "the table concerned")
     parsed = settlement_file_parse(raw=files[0], max_lines=args.rows + 10)
-    buffer_text = "".join(_copy_line(row) for row in _staging_rows(parsed.lines))
+    buffer_text = _copy_text(_staging_columns(parsed))
     copy_rates, result_rates = [], []
     results_table = ReconciliationResult._meta.db_table
     for _ in range(3):
@@ -142,16 +142,16 @@ def run(args, command: str) -> None:
                         " status varchar(20), captured_epoch bigint, fuzzy_key varchar(200)) ON COMMIT DROP")
             t0 = time.perf_counter()
             cur.copy_expert("COPY bench_copy FROM STDIN", io.StringIO(buffer_text))
-            copy_rates.append(len(parsed.lines) / (time.perf_counter() - t0))
+            copy_rates.append(parsed.count / (time.perf_counter() - t0))
             probe = settlement_file_receive(channel=channel, raw=b"reference,amount\nP,1.00\n", business_date=DAY,
                                             source="upload").run
             rows = "".join(f"{probe.pk}\tmatched\t{i}\tB{i}\tf\t{i}\tBM000001\t100.00\t0.60\t\t100.00\t0.60\t"
-                           f"settled\t\n" for i in range(1, len(parsed.lines) + 1))
+                           f"settled\t\n" for i in range(1, parsed.count + 1))
             t0 = time.perf_counter()
             cur.copy_expert(f"COPY {results_table} (run_id, kind, line, reference, fuzzy, transaction_id, merchant_no,"
                             " file_amount, file_fee, file_status, our_amount, our_fee, our_status, break_key)"
                             " FROM STDIN", io.StringIO(rows))
-            result_rates.append(len(parsed.lines) / (time.perf_counter() - t0))
+            result_rates.append(parsed.count / (time.perf_counter() - t0))
             transaction.set_rollback(True)
     copy_rate, result_rate = statistics.median(copy_rates), statistics.median(result_rates)
 
@@ -172,7 +172,7 @@ def run(args, command: str) -> None:
             timings.append(elapsed)
         kinds = {k: v["count"] for k, v in receipt.run.totals.items() if v["count"]}
     assert kinds == {"matched": args.rows - 2, "amount_mismatch": 1, "missing_in_file": 1, "unknown_to_us": 1}, kinds
-    lines = len(parsed.lines)
+    lines = parsed.count
     rate = lines / statistics.median(timings)
     print(f"results: {kinds}")
     print(f"COPY into the staging table: {copy_rate:,.0f} lines/s (median of 3)")

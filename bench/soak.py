@@ -261,14 +261,24 @@ def main(argv: list[str] | None = None) -> int:
         for thread in threads:
             thread.join(timeout=args.seconds + 120)
 
-        deadline = time.monotonic() + 90  # let the worker drain what is queued
-        while time.monotonic() < deadline and broker_backlog(var / "broker.sqlite3"):
-            time.sleep(2)
-        time.sleep(3)
-        backlog = broker_backlog(var / "broker.sqlite3")
-        tasks: dict[str, set] = {}
-        for _name, task_id, what in TASK_LINE.findall(stack.output()):
-            tasks.setdefault(task_id, set()).add(what)
+        def tasks_seen() -> dict[str, set]:
+            seen: dict[str, set] = {}
+            for _name, task_id, what in TASK_LINE.findall(stack.output()):
+                seen.setdefault(task_id, set()).add(what)
+            return seen
+
+        def unfinished_in(seen: dict[str, set]) -> bool:
+            return any(not what & {"succeeded", "raised", "failed"} for what in seen.values())
+
+        # Let the worker drain the queue and finish what it holds. Beat keeps sending, so
+        # judge at a quiet instant: nothing visible in the broker, no task received and
+        # not yet finished (measured together, without a sleep in between).
+        deadline = time.monotonic() + 90
+        while True:
+            backlog, tasks = broker_backlog(var / "broker.sqlite3"), tasks_seen()
+            if (not backlog and not unfinished_in(tasks)) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
         unfinished = [t for t, seen in tasks.items() if "succeeded" not in seen]
         failed = [t for t, seen in tasks.items() if seen & {"raised", "failed"}]
         ours_not_run = [t for t in load.published if "succeeded" not in tasks.get(t, set())]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from channels.calendar_edit import ORDINARY, RULE_FIELDS, calendar_day_set, calendar_year_mark
+from channels.calendar_edit import ORDINARY, calendar_day_set, calendar_year_mark, channel_rules_changed
 from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret, WorkerHeartbeat
 
 
@@ -95,14 +95,8 @@ class ChannelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        moved = [f for f in RULE_FIELDS if f in form.changed_data] if change else []
-        if moved:
-            # In-flight swipes of this channel get deadlines under the new rules.
-            from settlement.models import DeadlineRecompute
-            from settlement.services.reschedule import deadlines_recompute_request
-
-            deadlines_recompute_request(reason=DeadlineRecompute.Reason.CHANNEL_RULES, channel_id=obj.pk,
-                                        detail={"fields": moved, "source": "admin"})
+        # In-flight swipes of this channel get deadlines under the new rules.
+        if change and channel_rules_changed(channel=obj, fields=form.changed_data, source="admin"):
             _ring()
 
 

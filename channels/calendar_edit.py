@@ -148,3 +148,34 @@ def calendar_year_replace(
     change = calendar_days_set(calendar=calendar, days=wanted, source=source)
     marked = calendar_year_mark(calendar=calendar, year=year, complete=complete, source=source)
     return CalendarChange(change.changed, marked or change.recompute_id)
+
+
+def channel_rules_changed(*, channel, fields, source: str = "staff") -> int | None:
+    """A channel's settlement rules were saved (the admin): if any field that moves a
+    stored deadline is among `fields`, one recompute of the channel's in-flight swipes,
+    in the caller's transaction. Returns the DeadlineRecompute id, if any."""
+    from settlement.models import DeadlineRecompute
+    from settlement.services.reschedule import deadlines_recompute_request
+
+    moved = [f for f in RULE_FIELDS if f in fields]
+    if not moved:
+        return None
+    return deadlines_recompute_request(reason=DeadlineRecompute.Reason.CHANNEL_RULES, channel_id=channel.pk,
+                                       detail={"fields": moved, "source": source[:100]}).pk
+
+
+@transaction.atomic
+def channel_rules_set(*, channel, source: str = "staff", **values) -> int | None:
+    """Change a channel's settlement rules (cut-off, arrival-by, window, morning, grace,
+    time zone, calendar) and record the recompute of what they move, in one transaction."""
+    unknown = sorted(set(values) - set(RULE_FIELDS))
+    if unknown:
+        raise CalendarEditError("unknown_rule_field", _("Not a settlement rule: %(fields)s.") % {
+            "fields": ", ".join(unknown)})
+    changed = [name for name, value in values.items() if getattr(channel, name) != value]
+    for name in changed:
+        setattr(channel, name, values[name])
+    if not changed:
+        return None
+    channel.save(update_fields=changed)
+    return channel_rules_changed(channel=channel, fields=changed, source=source)

@@ -229,7 +229,7 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "knox.auth.TokenAuthentication",  # hashed, expiring (merchants/tokens.py)
+        "merchants.tokens.AuditedTokenAuthentication",  # knox: hashed, expiring; refusals audited, throttled
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -254,6 +254,11 @@ REST_FRAMEWORK = {
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
 API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=5)
 API_TOKEN_CREATES_PER_HOUR = env.int("API_TOKEN_CREATES_PER_HOUR", default=10)
+# Refused token requests (merchants.tokens.AuditedTokenAuthentication): per (address, token
+# key) and per address (unknown keys only) within the window, then 429.
+API_TOKEN_FAILURE_WINDOW_SECONDS = env.int("API_TOKEN_FAILURE_WINDOW_SECONDS", default=900)
+API_TOKEN_FAILURES_PER_PAIR = env.int("API_TOKEN_FAILURES_PER_PAIR", default=10)
+API_TOKEN_FAILURES_PER_ADDRESS = env.int("API_TOKEN_FAILURES_PER_ADDRESS", default=50)
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
     "AUTH_HEADER_PREFIX": "Token",  # the header clients already send

@@ -55,23 +55,54 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 class InviteCashierForm(forms.Form):
     email = forms.EmailField(label=gettext_lazy("Their email (optional)"), required=False)
+    phone = forms.CharField(label=gettext_lazy("Their mobile number (optional, for logging in by SMS code)"),
+                            required=False, max_length=32,
+                            widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}))
 
 
-def team_page(request: HttpRequest, merchant, base_context: dict) -> HttpResponse:
-    """The owner's people: members, open invitations, and inviting a cashier."""
-    form = InviteCashierForm(request.POST or None)
+class InviteForm(InviteCashierForm):
+    """Staff invite any role (the merchant page); the email defaults to contact_email."""
+
+    role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Membership.Role.choices)
+    field_order = ["role", "email", "phone"]
+
+
+def invite_from_form(request: HttpRequest, merchant, form: InviteCashierForm, *, role: str):
+    """(link, emailed) of a new invitation, or raises InvitationError (the form keeps
+    what was typed). The link is only in this answer: we keep no token to show again."""
+    new = invitation_create(merchant=merchant, role=role, email=form.cleaned_data["email"],
+                            phone=form.cleaned_data["phone"], created_by=request.user)
+    sent = invitation_send(new=new, base_url=request.build_absolute_uri("/"))
+    return request.build_absolute_uri(new.path), sent
+
+
+def members_of(merchant):
+    return (Membership.objects.filter(merchant=merchant).select_related("user", "user__phone")
+            .order_by("role", "user__username"))
+
+
+def team_page(request: HttpRequest, merchant, base_context: dict, *, error: tuple[str, str] | None = None,
+              status: int = 200) -> HttpResponse:
+    """The owner's people: members (role, remove), open invitations, inviting a cashier.
+    `error` is (code, text) of a refused role change or removal."""
+    posted = request.method == "POST" and error is None
+    form = InviteCashierForm(request.POST if posted else None)
     link = sent = None
-    if request.method == "POST" and form.is_valid():
-        new = invitation_create(merchant=merchant, role=Membership.Role.CASHIER, email=form.cleaned_data["email"],
-                                created_by=request.user)
-        sent = invitation_send(new=new, base_url=request.build_absolute_uri("/"))
-        link = request.build_absolute_uri(new.path)
-        form = InviteCashierForm()
-    members = Membership.objects.filter(merchant=merchant).select_related("user").order_by("role", "user__username")
+    if posted and form.is_valid():
+        try:
+            link, sent = invite_from_form(request, merchant, form, role=Membership.Role.CASHIER)
+        except InvitationError as exc:
+            form.add_error("phone" if exc.code.startswith("phone") else None, exc.message)
+            error, status = (exc.code, exc.message), 400
+        else:
+            form = InviteCashierForm()
+    elif posted:
+        status = 400
     pending = Invitation.objects.filter(merchant=merchant, accepted_at__isnull=True).order_by("-created_at")[:20]
-    context = {**base_context, "form": form, "members": members, "pending": pending, "link": link, "sent": sent,
+    context = {**base_context, "form": form, "members": members_of(merchant), "pending": pending, "link": link,
+               "sent": sent, "roles": Membership.Role.choices, "error": error, "me": request.user.pk,
                "message": _("Send this link to your cashier (by SMS or chat). It works once.") if link else ""}
-    return render(request, "merchants/team.html", context)
+    return render(request, "merchants/team.html", context, status=status)
 
 
 @never_cache

@@ -20,7 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from merchants.models import Invitation, Membership, Merchant
+from merchants.models import Invitation, Membership, Merchant, UserPhone
+from merchants.phone_login import PhoneLoginError, login_phone, normalize_cn_mobile
 
 logger = logging.getLogger(__name__)
 
@@ -46,14 +47,29 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_create(*, merchant: Merchant, role: str, email: str = "", created_by=None,
+def invitation_phone(raw: str) -> str:
+    """The optional mobile number of an invitation, normalised (11 digits) or ""; a
+    number that already logs another user in is refused."""
+    if not (raw or "").strip():
+        return ""
+    try:
+        mobile = normalize_cn_mobile(raw)
+    except PhoneLoginError as exc:
+        raise InvitationError(exc.code, exc.message) from None
+    if UserPhone.objects.filter(phone=login_phone(mobile)).exists():
+        raise InvitationError("phone_taken", _("This mobile number already logs another user in."))
+    return mobile
+
+
+def invitation_create(*, merchant: Merchant, role: str, email: str = "", phone: str = "", created_by=None,
                       now: datetime | None = None) -> NewInvitation:
     if role not in Membership.Role.values:
-        raise InvitationError("invitation_role_invalid", "Unknown role.")
+        raise InvitationError("invitation_role_invalid", _("Choose owner or cashier."))
+    phone = invitation_phone(phone)
     now = now or timezone.now()
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
-        merchant=merchant, role=role, email=email, token_hash=_hash(token), created_by=created_by,
+        merchant=merchant, role=role, email=email, phone=phone, token_hash=_hash(token), created_by=created_by,
         created_at=now, expires_at=now + timedelta(hours=settings.INVITATION_VALID_HOURS),
     )
     return NewInvitation(invitation, token)
@@ -109,5 +125,17 @@ def invitation_accept(*, token: str, username: str, password: str, now: datetime
     except IntegrityError:
         raise InvitationError("username_taken", _("This username is taken; please choose another.")) from None
     Membership.objects.create(user=user, merchant=invitation.merchant, role=invitation.role)
+    if invitation.phone:
+        _phone_attach(user, invitation)
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=user)
     return user
+
+
+def _phone_attach(user, invitation: Invitation) -> None:
+    """The invitation's mobile becomes the user's phone login. Taken meanwhile by someone
+    else: the link still works (password login), staff add the phone later."""
+    try:
+        with db_transaction.atomic():
+            UserPhone.objects.create(user=user, phone=login_phone(invitation.phone))
+    except IntegrityError:
+        logger.warning("invitation %s: phone ···%s already in use, not attached", invitation.pk, invitation.phone[-4:])

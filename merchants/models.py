@@ -91,6 +91,8 @@ class Invitation(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="invitations")
     role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.OWNER)
     email = models.EmailField(blank=True)
+    # Optional mainland mobile (11 digits): becomes the new user's phone login on accept.
+    phone = models.CharField(max_length=11, blank=True, default="")
     token_hash = models.CharField(max_length=64)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -107,6 +109,8 @@ class Invitation(models.Model):
             # The accept page looks the token up by its hash.
             models.UniqueConstraint(fields=["token_hash"], name="invitation_unique_token"),
             models.CheckConstraint(condition=Q(role__in=["owner", "cashier"]), name="invitation_role_valid"),
+            models.CheckConstraint(condition=Q(phone="") | Q(phone__regex=r"^1[3-9][0-9]{9}$"),
+                                   name="invitation_phone_cn_mobile"),
             models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="invitation_expires_later"),
             models.CheckConstraint(
                 condition=Q(accepted_at__isnull=True) | Q(accepted_at__lte=models.F("expires_at")),

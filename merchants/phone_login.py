@@ -43,6 +43,26 @@ def normalize_phone(raw: str) -> str:
     return digits
 
 
+_FULLWIDTH = {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")} | {ord("＋"): ord("+")}
+_CN_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9][0-9]{9})")
+
+
+def normalize_cn_mobile(raw: str) -> str:
+    """A mainland China mobile number as 11 digits starting with 1: "+86 138-0013-8000",
+    "0086 13800138000", "(138) 0013 8000" -> "13800138000". Anything else: phone_invalid."""
+    text = re.sub(r"[\s\-()（）.]", "", (raw or "").translate(_FULLWIDTH))
+    match = _CN_MOBILE.fullmatch(text)
+    if match is None:
+        raise PhoneLoginError("phone_invalid", _("Enter a mainland China mobile number: 11 digits starting with 1, "
+                                                 "e.g. 138 0013 8000 (+86 may be left out)."))
+    return match.group(1)
+
+
+def login_phone(mobile: str) -> str:
+    """The form the phone login stores (UserPhone.phone): the country code, then the number."""
+    return "86" + mobile
+
+
 def _hash(phone: str, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 

@@ -23,6 +23,8 @@ urlpatterns = [
     path("export/", views.export, name="export"),
     path("statuses/", views.glossary_page, name="glossary"),
     path("team/", views.team, name="team"),
+    path("team/<int:pk>/role/", views.team_role, name="team-role"),
+    path("team/<int:pk>/remove/", views.team_remove, name="team-remove"),
     path("tokens/", views.api_tokens, name="tokens"),
     path("statement/", statement.statement, name="statement"),
 ]

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 from config.sessions import session_passive
 from merchants import accounts, glossary, roles, selectors, tokens
 from merchants import export as csv_export
+from merchants import team as team_services
 from merchants.forms import ExportForm, InquiryForm, SwipeSearchForm
 from merchants.presentation import arrival_words
 from merchants.reconciliation import credit_reconciliation
@@ -354,9 +356,49 @@ def case_reply(request: HttpRequest, merchant, pk: int) -> HttpResponse:
 
 
 # --- people -----------------------------------------------------------------------
+@never_cache
 @merchant_view
 def team(request: HttpRequest, merchant) -> HttpResponse:
     return accounts.team_page(request, merchant, _base_context(request, merchant))
+
+
+def _team_change(request: HttpRequest, merchant, pk: int, change: Callable, done: Callable, *,
+                 removing: bool = False) -> HttpResponse:
+    """Runs a role change or removal; another shop's (or no) membership is a 404, a
+    refused one (the last owner, an unknown role) the team page with its error."""
+    try:
+        member = change()
+    except team_services.MemberNotFound:
+        raise Http404 from None
+    except team_services.TeamError as exc:
+        return accounts.team_page(request, merchant, _base_context(request, merchant), error=(exc.code, exc.message),
+                                  status=400)
+    if member.user_id == request.user.pk:
+        if removing:
+            # left the shop: the hook deleted this very session; end it here too (a new
+            # empty one) so the answer is the login page, not "session interrupted"
+            logout(request)
+            return redirect(settings.LOGIN_URL)
+        return redirect("merchants:home")  # stepped down: the team page is an owner's
+    messages.success(request, done(member))
+    return redirect("merchants:team")
+
+
+@require_POST
+@merchant_view
+def team_role(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    return _team_change(request, merchant, pk, lambda: team_services.membership_role_change(
+        merchant=merchant, membership_id=pk, role=request.POST.get("role", ""), by=request.user),
+        lambda m: _("%(user)s is now: %(role)s.") % {"user": m.user.get_username(), "role": m.get_role_display()})
+
+
+@require_POST
+@merchant_view
+def team_remove(request: HttpRequest, merchant, pk: int) -> HttpResponse:
+    return _team_change(request, merchant, pk, lambda: team_services.membership_remove(
+        merchant=merchant, membership_id=pk, by=request.user),
+        lambda m: _("%(user)s was removed from the shop and logged out everywhere.") % {"user": m.user.get_username()},
+        removing=True)
 
 
 @never_cache

@@ -95,3 +95,15 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+# --- the fake acquirer status API (tests/fake_acquirer.py) ----------------------------
+@pytest.fixture
+def fake_status_api(monkeypatch):
+    """A fake status API in place of the real (signed) status query: set `.knows[ref]` to
+    the events it answers, `.failure` to a PollFailed to make every query fail."""
+    from tests.fake_acquirer import TARGET, FakeStatusApi
+
+    fake = FakeStatusApi()
+    monkeypatch.setattr(TARGET, fake)
+    return fake

@@ -223,28 +223,22 @@ def _secret(kind: str = "main") -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_polls_record_latency_and_failures_by_channel(client, metrics_on, monkeypatch):
-    from channels.models import Channel
-    from channels.polling import PollAnswer, PollFailed
+def test_polls_record_latency_and_failures_by_channel(client, metrics_on, fake_status_api):
+    from channels.polling import PollFailed
     from settlement.services.polling import channel_poll
+    from tests.fake_acquirer import polling_on
 
     merchant = MerchantFactory(channel=ChannelFactory(code="acq-polled"))
-    Channel.objects.filter(pk=merchant.channel_id).update(poll_url="http://127.0.0.1:9/x/status")
+    polling_on(merchant.channel_id)
     txn = make_transaction(merchant=merchant)
     late = (timezone.now() - timedelta(minutes=3)).isoformat()
-    answers = {txn.reference: [{"event_id": "p-1", "type": "cleared", "occurred_at": late},
-                               {"event_id": "p-2", "type": "bogus", "occurred_at": late}]}
+    fake_status_api.knows[txn.reference] = [{"event_id": "p-1", "type": "cleared", "occurred_at": late},
+                                            {"event_id": "p-2", "type": "bogus", "occurred_at": late}]
     before = scrape(client)
 
-    def answer(*, url, references, signing=None):
-        return {r: PollAnswer(r, True, answers.get(r, [])) for r in references}
-
-    def fail(*, url, references, signing=None):
-        raise PollFailed("timeout", "the status API did not answer")
-
     channel = {"channel": "acq-polled"}
-    for query in (answer, fail):
-        monkeypatch.setattr("settlement.services.polling.status_query", query)
+    for failure in (None, PollFailed("timeout", "the status API did not answer")):
+        fake_status_api.failure = failure  # an answer, then a failed poll
         txn.__class__.objects.filter(pk=txn.pk).update(next_poll_at=timezone.now())
         channel_poll(channel_id=merchant.channel_id)
     after = scrape(client)

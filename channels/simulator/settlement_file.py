@@ -52,6 +52,13 @@ def plan_faults(*, seed: int, channel: str, day: date, faults: bool, late_hours:
     return use_gb, ready + timedelta(hours=late_hours)
 
 
+def unknown_reference(rng, day: date) -> str:
+    """The extra line's reference. The date and the number are kept apart by a letter: run
+    together, their 14 digits passed Luhn one time in ten, and the file was refused whole
+    as holding a card number (full_pan_forbidden)."""
+    return f"SIMX{day:%Y%m%d}N{rng.randrange(10**6):06d}"
+
+
 def build(store: Store, *, channel: str, day: date, seed: int, faults: bool = True,
           gb18030: bool | None = None, late_hours: float = 0.0) -> tuple[bytes, FileFaults]:
     start, end = business_window(day)
@@ -75,7 +82,7 @@ def build(store: Store, *, channel: str, day: date, seed: int, faults: bool = Tr
         lines[fee][4] += Decimal("0.05")
         lines[fee][5] -= Decimal("0.05")
         template = lines[0]
-        unknown = f"SIMX{day:%Y%m%d}{rng.randrange(10**6):06d}"
+        unknown = unknown_reference(rng, day)
         extra = [unknown, template[1], template[2], Decimal("88.88"), Decimal("0.53"), Decimal("88.35"),
                  template[6] + timedelta(seconds=7)]
         info = FileFaults(missing=lines[missing][0], unknown=unknown, amount_off=lines[amount][0],

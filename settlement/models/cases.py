@@ -3,7 +3,7 @@ notifications merchants receive. Written only through settlement.services."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -175,8 +175,24 @@ class FollowUpCase(models.Model):
             ),
         ]
         indexes = [
-            # The staff queue: unresolved cases by SLA due time.
-            models.Index(fields=["sla_due_at"], name="case_open_by_sla", condition=~Q(status="resolved")),
+            # The staff queue: unresolved cases by SLA due time (the "sla" sort and its reverse).
+            models.Index(fields=["sla_due_at", "id"], name="case_open_by_sla", condition=~Q(status="resolved")),
+            # The queue's sorts, each read in index order for a page of 50 instead of a sort
+            # of every open case: the default (escalated first, SLA due, money, id) ...
+            models.Index(Case(When(status="escalated", then=Value(0)), default=Value(1), output_field=IntegerField()),
+                         "sla_due_at", F("amount_at_stake").desc(), "id", name="case_open_by_urgency",
+                         condition=~Q(status="resolved")),
+            # ... money and age (forwards and backwards: "amount" / "-amount", "age" / "-age").
+            models.Index(fields=["amount_at_stake", "id"], name="case_open_by_amount", condition=~Q(status="resolved")),
+            models.Index(fields=["opened_at", "id"], name="case_open_by_opened", condition=~Q(status="resolved")),
+            # The queue's totals (count, money, listed outside open incidents) read from this
+            # narrow covering index: an index-only scan on PostgreSQL, about 4x cheaper than
+            # scanning the wide case rows at 10k cases. Kept narrow on purpose: with more
+            # columns the planner prices it above the sequential scan.
+            # Both key columns rather than INCLUDE: the same index-only scan, and SQLite
+            # (which has no INCLUDE) builds the same index without a system-check warning.
+            models.Index(fields=["incident", "amount_at_stake"], name="case_open_totals",
+                         condition=~Q(status="resolved")),
             # Days late: when the money was due (the case's opening without a swipe).
             models.Index(Coalesce("due_at", "opened_at"), "id", name="case_open_by_due",
                          condition=~Q(status="resolved")),

@@ -135,7 +135,8 @@ class ReconciliationResult(models.Model):
             ),
         ]
         indexes = [
-            # A run's results by kind (API answer, staff run page, breaks update).
+            # A run's results by kind (API answer, staff run page, breaks update: its
+            # non-matched kinds by name, so a million matched rows are never read).
             models.Index(fields=["run", "kind"], name="rresult_run_kind"),
         ]
 

@@ -74,9 +74,12 @@ def pulls_schedule(*, now: datetime) -> int:
                                    tzinfo=local.tzinfo)
             if now < due or (day != latest and (channel.pk, day) in filed):
                 continue
+            # Followed during its own day (lag 0), the file is missing only when its final
+            # version has not come by the next day's hour, not from the first try on.
+            final_due = due if lag else due + timedelta(days=1)
             rows.append(SettlementFilePull(
                 channel=channel, business_date=day, next_attempt_at=due,
-                missing_after=due + timedelta(hours=settings.RECON_PULL_MISSING_AFTER_HOURS),
+                missing_after=final_due + timedelta(hours=settings.RECON_PULL_MISSING_AFTER_HOURS),
             ))
     created = SettlementFilePull.objects.bulk_create(rows, ignore_conflicts=True)
     return len(created)

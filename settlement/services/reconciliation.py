@@ -28,7 +28,7 @@ from settlement.models import (
     SettlementFile,
 )
 from settlement.services.recon_breaks import breaks_update_for_run
-from settlement.services.settlement_files import FileLine, ParsedFile, SettlementFileError, settlement_file_parse
+from settlement.services.settlement_files import FIELDS, ParsedFile, SettlementFileError, settlement_file_parse
 
 __all__ = ["FileReceipt", "SettlementFileError", "run_answer", "settlement_file_receive"]
 
@@ -67,7 +67,7 @@ def settlement_file_receive(
             stored = SettlementFile.objects.create(
                 channel=channel, business_date=business_date, content_hash=content_hash, content=raw,
                 format=parsed.format, encoding=parsed.encoding, filename=filename[:200], source=source,
-                line_count=len(parsed.lines), supersedes=previous, received_at=now, uploaded_by=by,
+                line_count=parsed.count, supersedes=previous, received_at=now, uploaded_by=by,
             )
             run = _reconcile(stored, parsed, now=now)
             breaks_update_for_run(run=run, now=now)
@@ -90,10 +90,10 @@ def _known(channel: Channel, content_hash: str) -> FileReceipt | None:
 def _reconcile(stored: SettlementFile, parsed: ParsedFile, *, now: datetime) -> ReconciliationRun:
     run = ReconciliationRun.objects.create(
         file=stored, channel_id=stored.channel_id, business_date=stored.business_date, started_at=now,
-        finished_at=now, line_count=len(parsed.lines), file_total=0, our_total=0,
+        finished_at=now, line_count=parsed.count, file_total=0, our_total=0,
     )
     with connection.cursor() as cursor:
-        _stage(cursor, parsed.lines)
+        _stage(cursor, parsed)
         try:
             _match(cursor, channel_id=stored.channel_id)
             _write_results(cursor, run=run)
@@ -104,7 +104,7 @@ def _reconcile(stored: SettlementFile, parsed: ParsedFile, *, now: datetime) -> 
     return run
 
 
-def _stage(cursor, lines: list[FileLine]) -> None:
+def _stage(cursor, parsed: ParsedFile) -> None:
     cursor.execute("DROP TABLE IF EXISTS recon_line")
     cursor.execute("DROP TABLE IF EXISTS recon_match")
     # Capture times as UNIX seconds: cheap to load, and the same arithmetic on both databases.
@@ -113,50 +113,64 @@ def _stage(cursor, lines: list[FileLine]) -> None:
         " terminal_sn varchar(64), amount_fen bigint, fee_fen bigint, status varchar(20), captured_epoch bigint,"
         " fuzzy_key varchar(200))"
     )
-    cursor.execute("CREATE TEMPORARY TABLE recon_match (line integer PRIMARY KEY, txn_id bigint, fuzzy boolean,"
-                   " dup_no integer)")
-    rows = _staging_rows(lines)
+    # Each line's swipe (or none), its occurrence of the reference, and what we know of the
+    # swipe, so the results are written from the two staging tables alone.
+    # No key: each line gets exactly one row by construction, and every join on it is a hash join.
+    cursor.execute("CREATE TEMPORARY TABLE recon_match (line integer, txn_id bigint, fuzzy boolean,"
+                   " dup_no integer, amount decimal(14, 2), fee decimal(14, 2), status varchar(10), merchant_id bigint)")
+    columns = _staging_columns(parsed)
     if connection.vendor == "postgresql":
-        buffer = io.StringIO()
-        buffer.writelines(_copy_line(row) for row in rows)
-        buffer.seek(0)
-        cursor.copy_expert(f"COPY recon_line ({', '.join(_STAGING_COLUMNS)}) FROM STDIN", buffer)
+        # Hash joins and sorts of a million rows in memory rather than in batches on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.copy_expert(f"COPY recon_line ({', '.join(_STAGING_COLUMNS)}) FROM STDIN",
+                           io.StringIO(_copy_text(columns)))
         cursor.execute("ANALYZE recon_line")
     else:
         cursor.executemany(
-            f"INSERT INTO recon_line ({', '.join(_STAGING_COLUMNS)}) VALUES ({', '.join(['%s'] * 9)})", rows)
+            f"INSERT INTO recon_line ({', '.join(_STAGING_COLUMNS)}) VALUES ({', '.join(['%s'] * 9)})",
+            list(zip(*columns, strict=True)))
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _NULL = "\\N"
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_TEXT_COLUMNS = {i for i, name in enumerate(_STAGING_COLUMNS)
+                 if name in ("reference", "merchant_no", "terminal_sn", "status", "fuzzy_key")}
 
 
-def _copy_line(row: tuple) -> str:
-    """One row in COPY's text format (NULL is \\N; text is escaped only when it must be)."""
-    number, reference, merchant_no, terminal_sn, amount, fee, status, epoch, key = row
-    if _COPY_SPECIAL.search(reference + merchant_no + terminal_sn + status + key):
-        reference, merchant_no, terminal_sn, status, key = (
-            t.translate(_COPY_ESCAPES) for t in (reference, merchant_no, terminal_sn, status, key))
-    fee = _NULL if fee is None else fee
-    epoch = _NULL if epoch is None else epoch
-    return f"{number}\t{reference}\t{merchant_no}\t{terminal_sn}\t{amount}\t{fee}\t{status}\t{epoch}\t{key}\n"
+def _copy_text(columns: list[list]) -> str:
+    """The staging rows in COPY's text format (NULL is \\N; text is escaped only when it
+    must be), built a column at a time."""
+    if not columns[0]:
+        return ""
+    out = []
+    for position, values in enumerate(columns):
+        if position in _TEXT_COLUMNS:
+            if _COPY_SPECIAL.search("".join(values)):
+                values = [v.translate(_COPY_ESCAPES) for v in values]
+        elif None in values:
+            values = [_NULL if v is None else str(v) for v in values]
+        else:
+            values = list(map(str, values))
+        out.append(values)
+    return "\n".join(map("\t".join, zip(*out, strict=True))) + "\n"
 
 
-def _staging_rows(lines: list[FileLine]) -> list[tuple]:
-    seen: Counter = Counter()
-    rows = []
-    for ln in lines:
-        key = ""
-        if not ln.reference:
-            # Lines without a reference are told apart by what they say, then by order.
-            base = f"{ln.merchant_no}|{ln.terminal_sn}|{ln.amount_fen}|{ln.captured_at:%Y%m%d%H%M%S}"
-            seen[base] += 1
-            key = f"{base}#{seen[base]}"
-        epoch = int(ln.captured_at.timestamp()) if ln.captured_at else None
-        rows.append((ln.line, ln.reference, ln.merchant_no, ln.terminal_sn, ln.amount_fen, ln.fee_fen, ln.status,
-                     epoch, key))
-    return rows
+def _staging_columns(parsed: ParsedFile) -> list[list]:
+    """The staging table's columns: the parsed ones, with each reference-less line's key."""
+    cols = parsed.columns
+    references = cols["reference"]
+    keys = [""] * len(references)
+    if not all(references):
+        # Lines without a reference are told apart by what they say, then by order.
+        seen: Counter = Counter()
+        for i, reference in enumerate(references):
+            if not reference:
+                base = f"{cols['merchant_no'][i]}|{cols['terminal_sn'][i]}|{cols['amount_fen'][i]}|" \
+                       f"{cols['captured_key'][i]}"
+                seen[base] += 1
+                keys[i] = f"{base}#{seen[base]}"
+    return [cols[name] for name in FIELDS[:-1]] + [keys]
 
 
 def _fen(column: str) -> str:
@@ -166,12 +180,15 @@ def _fen(column: str) -> str:
 _RANK = "CASE {0} WHEN 'captured' THEN 0 WHEN 'cleared' THEN 1 WHEN 'settled' THEN 2 WHEN 'credited' THEN 3 ELSE -1 END"
 
 
+_MATCH_COLUMNS = "line, txn_id, fuzzy, dup_no, amount, fee, status, merchant_id"
+
+
 def _match(cursor, *, channel_id: int) -> None:
     """recon_match: each line's swipe (or none) and its occurrence of the reference."""
     txn, merchant, terminal = _tables()
     cursor.execute(
-        "INSERT INTO recon_match (line, txn_id, fuzzy, dup_no)"
-        " SELECT r.line, t.id, false, r.rn FROM (SELECT line, reference,"
+        f"INSERT INTO recon_match ({_MATCH_COLUMNS})"
+        " SELECT r.line, t.id, false, r.rn, t.amount, t.fee, t.status, t.merchant_id FROM (SELECT line, reference,"
         "  row_number() OVER (PARTITION BY reference ORDER BY line) AS rn FROM recon_line WHERE reference <> '') r"
         f" LEFT JOIN {txn} t ON t.channel_id = %s AND t.reference = r.reference",
         [channel_id],
@@ -188,10 +205,10 @@ def _match(cursor, *, channel_id: int) -> None:
     # with the same amount within the tolerance, not already matched by reference; each
     # swipe goes to its closest line.
     cursor.execute(
-        "INSERT INTO recon_match (line, txn_id, fuzzy, dup_no)"
-        " SELECT w.line, w.txn_id, true, 1 FROM ("
-        "  SELECT c.line, c.txn_id, row_number() OVER (PARTITION BY c.txn_id ORDER BY c.dist, c.line) AS by_txn"
-        "  FROM (SELECT l.line, t.id AS txn_id, " + distance + " AS dist,"
+        f"INSERT INTO recon_match ({_MATCH_COLUMNS})"
+        " SELECT w.line, w.txn_id, true, 1, w.amount, w.fee, w.status, w.merchant_id FROM ("
+        "  SELECT c.*, row_number() OVER (PARTITION BY c.txn_id ORDER BY c.dist, c.line) AS by_txn"
+        "  FROM (SELECT l.line, t.id AS txn_id, t.amount, t.fee, t.status, t.merchant_id, " + distance + " AS dist,"
         "    row_number() OVER (PARTITION BY l.line ORDER BY " + distance + ", t.id) AS by_line"
         f"   FROM recon_line l JOIN {merchant} m ON m.merchant_no = l.merchant_no AND m.channel_id = %(channel)s"
         f"   JOIN {txn} t ON t.merchant_id = m.id AND t.channel_id = %(channel)s"
@@ -202,10 +219,15 @@ def _match(cursor, *, channel_id: int) -> None:
         "  WHERE c.by_line = 1) w WHERE w.by_txn = 1",
         {"channel": channel_id, "tol": settings.RECON_FUZZY_TOLERANCE_SECONDS},
     )
+    # Every line with a reference has its row already (LEFT JOIN): only reference-less lines
+    # no swipe was close to are left.
     cursor.execute(
-        "INSERT INTO recon_match (line, txn_id, fuzzy, dup_no) SELECT l.line, NULL, false, 1 FROM recon_line l"
-        " WHERE NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.line = l.line)"
+        f"INSERT INTO recon_match ({_MATCH_COLUMNS})"
+        " SELECT l.line, NULL, false, 1, NULL, NULL, NULL, NULL FROM recon_line l"
+        " WHERE l.reference = '' AND NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.line = l.line)"
     )
+    if connection.vendor == "postgresql":
+        cursor.execute("ANALYZE recon_match")
 
 
 def _write_results(cursor, *, run: ReconciliationRun) -> None:
@@ -213,26 +235,26 @@ def _write_results(cursor, *, run: ReconciliationRun) -> None:
     results = ReconciliationResult._meta.db_table
     columns = ("run_id, kind, line, reference, fuzzy, transaction_id, merchant_no, file_amount, file_fee,"
                " file_status, our_amount, our_fee, our_status, break_key")
-    compatible = (f"(l.status = t.status OR ({_RANK.format('l.status')} >= 0"
-                  f" AND {_RANK.format('t.status')} >= {_RANK.format('l.status')}))")
+    compatible = (f"(l.status = x.status OR ({_RANK.format('l.status')} >= 0"
+                  f" AND {_RANK.format('x.status')} >= {_RANK.format('l.status')}))")
     cursor.execute(
         f"INSERT INTO {results} ({columns})"
         " SELECT %s, k.kind, k.line, k.reference, k.fuzzy, k.txn_id, k.merchant_no, k.file_amount, k.file_fee,"
         "  k.status, k.our_amount, k.our_fee, k.our_status,"
         "  CASE WHEN k.kind = 'matched' THEN '' WHEN k.kind = 'duplicate_in_file' THEN k.reference || '#' || k.dup_no"
         "   WHEN k.reference = '' THEN k.fuzzy_key ELSE k.reference END"
-        " FROM (SELECT l.line, l.reference, l.status, l.fuzzy_key, x.dup_no, t.id AS txn_id,"
-        "   (x.fuzzy AND t.id IS NOT NULL) AS fuzzy, COALESCE(m.merchant_no, l.merchant_no) AS merchant_no,"
+        " FROM (SELECT l.line, l.reference, l.status, l.fuzzy_key, x.dup_no, x.txn_id,"
+        "   (x.fuzzy AND x.txn_id IS NOT NULL) AS fuzzy, COALESCE(m.merchant_no, l.merchant_no) AS merchant_no,"
         "   l.amount_fen / 100.0 AS file_amount, l.fee_fen / 100.0 AS file_fee,"
-        "   CASE WHEN x.dup_no > 1 THEN NULL ELSE t.amount END AS our_amount,"
-        "   CASE WHEN x.dup_no > 1 THEN NULL ELSE t.fee END AS our_fee, COALESCE(t.status, '') AS our_status,"
-        "   CASE WHEN x.dup_no > 1 THEN 'duplicate_in_file' WHEN t.id IS NULL THEN 'unknown_to_us'"
-        f"    WHEN l.amount_fen <> {_fen('t.amount')} THEN 'amount_mismatch'"
-        f"    WHEN l.fee_fen IS NOT NULL AND l.fee_fen <> {_fen('t.fee')} THEN 'fee_mismatch'"
+        "   CASE WHEN x.dup_no > 1 THEN NULL ELSE x.amount END AS our_amount,"
+        "   CASE WHEN x.dup_no > 1 THEN NULL ELSE x.fee END AS our_fee, COALESCE(x.status, '') AS our_status,"
+        "   CASE WHEN x.dup_no > 1 THEN 'duplicate_in_file' WHEN x.txn_id IS NULL THEN 'unknown_to_us'"
+        f"    WHEN l.amount_fen <> {_fen('x.amount')} THEN 'amount_mismatch'"
+        f"    WHEN l.fee_fen IS NOT NULL AND l.fee_fen <> {_fen('x.fee')} THEN 'fee_mismatch'"
         f"    WHEN l.status <> '' AND NOT {compatible} THEN 'status_mismatch'"
         "    ELSE 'matched' END AS kind"
-        f"  FROM recon_line l JOIN recon_match x ON x.line = l.line LEFT JOIN {txn} t ON t.id = x.txn_id"
-        f"  LEFT JOIN {merchant} m ON m.id = t.merchant_id) k",
+        "  FROM recon_line l JOIN recon_match x ON x.line = l.line"
+        f"  LEFT JOIN {merchant} m ON m.id = x.merchant_id) k",
         [run.pk],
     )
     # Our swipes of that channel and date the file does not list (a reversed swipe moved no money).

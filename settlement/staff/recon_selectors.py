@@ -1,14 +1,15 @@
 """Reads for the staff reconciliation pages: breaks with filters and totals, recent runs."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from settlement.models import ReconciliationBreak, ReconciliationRun
+from settlement.models import BreakKind, ReconciliationBreak, ReconciliationRun
+from settlement.staff.selectors import AGE_BUCKETS, age_bucket_filter
 
-# Age of a break in whole days since it was first seen: label -> [from, to) days.
-AGE_BUCKETS = {"0-1": (0, 2), "2-7": (2, 8), "8-30": (8, 31), "30+": (31, None)}
+# AGE_BUCKETS: the staff queue's, here in whole days since a break was first seen.
+__all__ = ["AGE_BUCKETS", "STATE_CHOICES", "BreakFilters", "age_days", "breaks_find", "breaks_totals", "runs_recent"]
 STATE_CHOICES = ("open", "resolved", "auto", "staff", "all")
 
 
@@ -35,11 +36,7 @@ def breaks_find(*, filters: BreakFilters, now: datetime) -> QuerySet:
         qs = qs.filter(kind=filters.kind)
     if filters.merchant:
         qs = qs.filter(Q(merchant_no__iexact=filters.merchant) | Q(merchant__name__icontains=filters.merchant))
-    if filters.age in AGE_BUCKETS:
-        low, high = AGE_BUCKETS[filters.age]
-        qs = qs.filter(first_seen_at__lte=now - timedelta(days=low))
-        if high is not None:
-            qs = qs.filter(first_seen_at__gt=now - timedelta(days=high))
+    qs = age_bucket_filter(qs, "first_seen_at", filters.age, now=now)
     state = filters.state or "open"
     if state == "open":
         qs = qs.filter(status__in=ReconciliationBreak.OPEN_STATUSES)
@@ -58,7 +55,7 @@ def breaks_totals(breaks: QuerySet) -> dict:
         "count": sum(r["n"] for r in rows),
         "amount": sum((r["amount"] or 0 for r in rows), 0),
         "difference": sum((r["difference"] or 0 for r in rows), 0),
-        "by_kind": sorted(rows, key=lambda r: -r["n"]),
+        "by_kind": sorted(({**r, "label": BreakKind(r["kind"]).label} for r in rows), key=lambda r: -r["n"]),
     }
 
 

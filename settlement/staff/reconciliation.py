@@ -47,11 +47,11 @@ class BreakFilterForm(forms.Form):
     date_to = forms.DateField(required=False, label=gettext_lazy("to"), widget=forms.DateInput(attrs={"type": "date"}))
     kind = forms.ChoiceField(required=False, label=gettext_lazy("Kind"),
                              choices=[("", gettext_lazy("Any kind")), *BreakKind.choices])
-    age = forms.ChoiceField(required=False, label=gettext_lazy("Age (days)"),
+    age = forms.ChoiceField(required=False, label=gettext_lazy("Days since first seen"),
                             choices=[("", gettext_lazy("Any age"))] + [(k, k) for k in AGE_BUCKETS])
     merchant = forms.CharField(required=False, label=gettext_lazy("Merchant"), max_length=100)
     state = forms.ChoiceField(required=False, label=gettext_lazy("State"), choices=[
-        ("open", gettext_lazy("Open")), ("resolved", gettext_lazy("Resolved")),
+        ("open", gettext_lazy("Open breaks")), ("resolved", gettext_lazy("Resolved")),
         ("auto", gettext_lazy("Matched by a later run")), ("staff", gettext_lazy("Resolved by staff")),
         ("all", gettext_lazy("All"))])
 

@@ -13,6 +13,19 @@ from settlement.models import ChannelIncident, FollowUpCase, SettlementEvent
 AGE_BUCKETS: dict[str, tuple[int, int | None]] = {"0-1": (0, 1), "2-7": (2, 7), "8-30": (8, 30), "30+": (31, None)}
 
 
+def age_bucket_filter(qs: QuerySet, field: str, age: str, *, now: datetime) -> QuerySet:
+    """The rows whose `field` lies in age bucket `age` (whole days before now, both ends
+    included); every row for an unknown bucket. The staff queue, its search and the
+    reconciliation breaks page share it."""
+    if age not in AGE_BUCKETS:
+        return qs
+    low, high = AGE_BUCKETS[age]
+    qs = qs.filter(**{f"{field}__lte": now - timedelta(days=low)})
+    if high is not None:
+        qs = qs.filter(**{f"{field}__gt": now - timedelta(days=high + 1)})
+    return qs
+
+
 @dataclass(frozen=True)
 class QueueFilters:
     channel: str = ""  # channel code
@@ -40,11 +53,7 @@ def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySe
         qs = qs.filter(merchant__merchant_no=filters.merchant)
     if filters.incident:
         qs = qs.filter(incident_id=filters.incident)
-    if filters.age in AGE_BUCKETS:
-        low, high = AGE_BUCKETS[filters.age]
-        qs = qs.filter(opened_at__lte=now - timedelta(days=low))
-        if high is not None:
-            qs = qs.filter(opened_at__gt=now - timedelta(days=high + 1))
+    qs = age_bucket_filter(qs, "opened_at", filters.age, now=now)
     # Escalated cases first (they are escalated because they need it), then SLA, money.
     escalated_first = Case(When(status=FollowUpCase.Status.ESCALATED, then=Value(0)), default=Value(1),
                            output_field=IntegerField())
@@ -53,8 +62,9 @@ def case_queue(*, filters: QueueFilters, now: datetime | None = None) -> QuerySe
 
 def queue_totals(qs: QuerySet[FollowUpCase], *, listed_only: Q | None = None) -> dict:
     """Count and money of the cases; `listed`: how many of them match listed_only too."""
-    listed = Count("id", filter=listed_only) if listed_only is not None else Count("id")
-    totals = qs.order_by().aggregate(count=Count("id"), amount=Sum("amount_at_stake"), listed=listed)
+    # COUNT(*), not COUNT(id): the covering index case_open_totals answers without the rows.
+    listed = Count(Value(1), filter=listed_only) if listed_only is not None else Count("*")
+    totals = qs.order_by().aggregate(count=Count("*"), amount=Sum("amount_at_stake"), listed=listed)
     return {"count": totals["count"], "amount": totals["amount"] or Decimal("0"), "listed": totals["listed"]}
 
 
@@ -83,26 +93,43 @@ def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
                 .order_by("occurred_at", "id"))
 
 
-def at_risk_swipes(*, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
+def queue_channels() -> list:
+    """Every channel, once per queue page: the channel filter, the poll-apply banner and
+    the at-risk horizon (the largest grace) all read this one small list."""
+    from channels.models import Channel
+
+    return list(Channel.objects.only("id", "code", "name", "grace_minutes", "poll_apply_error", "poll_apply_error_at")
+                .order_by("code"))
+
+
+def at_risk_swipes(*, now: datetime | None = None, limit: int = 10, grace: int | None = None) -> tuple[dict, list]:
     """Swipes marked at risk and not late yet: the early warning. Their overdue_at lies
-    within lead + grace from now, so this is a short range of txn_overdue_unflagged."""
+    within lead + grace from now, so this is a short range of txn_overdue_unflagged.
+    One query: the totals ride on the rows as window aggregates (computed before the
+    LIMIT, so they count every match). `grace`: the largest channel grace, if known."""
     from django.conf import settings
-    from django.db.models import Max
+    from django.db.models import Max, Window
 
     from channels.models import Channel
     from settlement.lifecycle import NON_FINAL_STATUSES
     from settlement.models import Transaction
 
     now = now or timezone.now()
-    grace = Channel.objects.aggregate(g=Max("grace_minutes"))["g"] or 0
+    if grace is None:
+        grace = Channel.objects.aggregate(g=Max("grace_minutes"))["g"] or 0
     horizon = now + timedelta(minutes=settings.DELAYS_AT_RISK_LEAD_MINUTES + grace)
     qs = Transaction.objects.filter(
         status__in=list(NON_FINAL_STATUSES), delayed_since__isnull=True, overdue_at__lte=horizon,
         at_risk_since__isnull=False,
     )
-    totals = qs.aggregate(count=Count("id"), amount=Sum("amount"))
-    rows = list(qs.select_related("merchant", "channel").order_by("overdue_at")[:limit])
-    return {"count": totals["count"], "amount": totals["amount"] or Decimal("0")}, rows
+    # Only what the banner shows: the swipe row alone is ~40 columns.
+    rows = list(qs.select_related("merchant", "channel")
+                .only("reference", "amount", "status", "overdue_at", "merchant__name", "channel__code")
+                .annotate(risk_n=Window(Count("id")), risk_amount=Window(Sum("amount")))
+                .order_by("overdue_at", "id")[:limit])
+    if not rows:
+        return {"count": 0, "amount": Decimal("0")}, []
+    return {"count": rows[0].risk_n, "amount": rows[0].risk_amount or Decimal("0")}, rows
 
 
 @dataclass(frozen=True)
@@ -114,16 +141,19 @@ class PollApplyProblem:
     stopped: int  # rows no longer polled (POLL_MAX_APPLY_FAILURES reached)
 
 
-def poll_apply_problems() -> list[PollApplyProblem]:
+def poll_apply_problems(channels: list | None = None) -> list[PollApplyProblem]:
     """Channels whose poll answers failed to apply (our side, not the acquirer's): the
-    staff queue's banner. One query on the small channel table, plus one count over
-    the tiny txn_poll_apply_failing index only when there is a problem."""
+    staff queue's banner. One query on the small channel table (none when the caller
+    passes every channel, queue_channels), plus one count over the tiny
+    txn_poll_apply_failing index only when there is a problem."""
     from django.conf import settings
 
     from channels.models import Channel
     from settlement.models import Transaction
 
-    channels = list(Channel.objects.exclude(poll_apply_error="").order_by("code"))
+    if channels is None:
+        channels = list(Channel.objects.exclude(poll_apply_error="").order_by("code"))
+    channels = [c for c in channels if c.poll_apply_error]
     if not channels:
         return []
     stopped = dict(

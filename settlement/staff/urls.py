@@ -1,6 +1,6 @@
 from django.urls import path
 
-from settlement.staff import audit, calendars, reconciliation, views
+from settlement.staff import audit, calendars, merchant_page, reconciliation, views
 
 app_name = "staff"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
     path("incidents/<int:incident_id>/update/", views.incident_update, name="incident-update"),
     path("bulk/", views.bulk_action, name="bulk"),
     path("audit/", audit.audit_page, name="audit"),
+    path("merchants/<path:merchant_no>/", merchant_page.merchant_page, name="merchant"),
 ]

@@ -9,12 +9,12 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from channels.models import Channel
 from channels.selectors import calendars_missing_next_year
 from settlement.lifecycle import Outcome, Status
 from settlement.models import ChannelIncident, FollowUpCase
@@ -24,7 +24,12 @@ from settlement.services import cases as case_services
 from settlement.services.causes import evidence_describe
 from settlement.services.data_errors import data_error_sides
 from settlement.services.delays import arrival_explained
-from settlement.services.incident_updates import incident_merchants, incident_post_update
+from settlement.services.incident_updates import (
+    TIMELINE_MAX_EVENTS,
+    incident_case_events,
+    incident_merchants,
+    incident_post_update,
+)
 from settlement.services.replies import (
     case_reply,
     case_set_new_arrival,
@@ -35,6 +40,7 @@ from settlement.services.staff_events import staff_event_record
 from settlement.services.waiting import case_resume, case_wait
 from settlement.staff import forms, search
 from settlement.staff.roles import Role, has_role, role_required, staff_required
+from settlement.staff.rows import queue_rows
 from settlement.staff.selectors import (
     QueueFilters,
     at_risk_swipes,
@@ -43,10 +49,17 @@ from settlement.staff.selectors import (
     case_timeline,
     open_incidents,
     poll_apply_problems,
+    queue_channels,
     queue_totals,
 )
 
 PAGE_SIZE = 50
+# What a queue row shows (settlement/staff/rows.py), as values: the joins are implied.
+QUEUE_ROW_FIELDS = (
+    "id", "reference", "status", "cause", "amount_at_stake", "opened_at", "arrival_at", "sla_due_at", "sla_paused_at",
+    "arrival_missed_at", "merchant__name", "merchant__merchant_no", "channel__code", "assignee__username",
+    "transaction__reference",
+)
 
 
 def _queue_cases(params, *, user, now):
@@ -61,6 +74,8 @@ def _queue_cases(params, *, user, now):
     q = data.get("q", "").strip()
     cases = search.queue_age(case_queue(filters=filters, now=now), data.get("age", ""), now=now)
     cases = search.queue_view(search.queue_search(cases, q), data.get("view", ""), user=user, now=now)
+    if q:
+        cases = search.materialize_matches(cases)
     # Cases of an open incident are one incident row, unless that incident (or a search) is asked for.
     listed = cases if (filters.incident or q) else cases.exclude(incident_id__in=_OPEN_INCIDENT_IDS)
     return form, filters, data, cases, listed
@@ -90,44 +105,55 @@ def queue(request: HttpRequest) -> HttpResponse:
     q, view, sort = data.get("q", "").strip(), data.get("view", ""), data.get("sort", "")
     # One aggregate counts the matching cases, their money and the listed ones.
     totals = queue_totals(cases, listed_only=None if listed is cases else _NOT_IN_OPEN_INCIDENT)
-    # Two steps: sort narrow rows (ids and sort keys) for the page, then fetch those 50
-    # wide rows with their joins. Sorting the wide joined rows cost 5x more at 10k cases.
-    page = _CountedPaginator(search.queue_sort(listed, sort).values_list("id", flat=True), PAGE_SIZE,
+    # Sort narrow rows (ids and sort keys) for the page, then fetch those 50 wide rows
+    # with their joins: one statement, the sorted page a LIMIT subquery of the outer one
+    # (sorting the wide joined rows cost 5x more at 10k cases).
+    ordered = search.queue_sort(listed, sort)
+    page = _CountedPaginator(ordered.values_list("id", flat=True), PAGE_SIZE,
                              count=totals["listed"]).get_page(request.GET.get("page"))
-    rows = search.with_arrival(FollowUpCase.objects.filter(id__in=list(page.object_list))).select_related(
-        "merchant", "channel", "assignee", "transaction").in_bulk()
-    page.object_list = [rows[i] for i in page.object_list if i in rows]
-    at_risk, at_risk_rows = at_risk_swipes(now=now) if not request.htmx else ({}, [])
+    # Plain dicts (values), not model instances: 50 rows x 5 objects were the page's
+    # largest CPU cost after the template.
+    wide = search.with_arrival(FollowUpCase.objects.filter(id__in=page.object_list))
+    page.object_list = list(wide.order_by(*ordered.query.order_by).values(*QUEUE_ROW_FIELDS)) \
+        if totals["listed"] else []
+    # A history restore (back button after hx-push-url) needs the whole page.
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    full = not partial
+    channels = queue_channels() if full else []  # the filter form and banners are not in the htmx partial
+    at_risk, at_risk_rows = at_risk_swipes(now=now, grace=max((c.grace_minutes for c in channels), default=0)) \
+        if full else ({}, [])
+    cause_labels = {k: str(v) for k, v in Cause.choices}
+    status_labels = {k: str(v) for k, v in FollowUpCase.Status.choices}
+    can_bulk = has_role(request.user, Role.SUPERVISOR)
     context = {
         "at_risk": at_risk,
         "at_risk_rows": at_risk_rows,
-        "poll_problems": poll_apply_problems() if not request.htmx else [],
+        "poll_problems": poll_apply_problems(channels) if full else [],
         "form": form,
         "filters": filters,
         "q": q, "view": view, "sort": sort or search.DEFAULT_SORT,
         "page": page,
         "totals": totals,
         "incidents": [] if (filters.incident or q) else open_incidents(),
-        "channels": Channel.objects.order_by("code").values_list("code", "name"),
+        "channels": [(c.code, c.name) for c in channels],
         "causes": Cause,
         "now": now,
         "querystring": _querystring(request),
+        "queue_url": reverse("staff:queue"),  # once, not in each of the page's ~20 links and forms
         # From 1 November: next year's calendar is a task until it is complete.
-        "calendars_missing": calendars_missing_next_year(today=timezone.localdate(now)) if not request.htmx else [],
+        "calendars_missing": calendars_missing_next_year(today=timezone.localdate(now)) if full else [],
         "next_year": timezone.localdate(now).year + 1,
 
         "sort_links": _sort_links(request),
         # Labels translated once per page, not once per row (get_FOO_display rebuilds its choices).
-        "cause_labels": {k: str(v) for k, v in Cause.choices},
-        "status_labels": {k: str(v) for k, v in FollowUpCase.Status.choices},
-        "can_bulk": has_role(request.user, Role.SUPERVISOR),
+        "rows": queue_rows(page.object_list, now=now, can_bulk=can_bulk, cause_labels=cause_labels,
+                           status_labels=status_labels),
+        "can_bulk": can_bulk,
     }
     if context["can_bulk"]:
         context["bulk_staff"] = forms.BulkForm.base_fields["assignee"].queryset.all()  # a fresh query, never the cached class one
         context["bulk_templates"] = reply_templates_active()
         context["bulk_outcomes"] = FollowUpCase.Outcome.choices
-    # A history restore (back button after hx-push-url) needs the whole page.
-    partial = request.htmx and not request.htmx.history_restore_request
     template = "settlement/staff/_queue.html" if partial else "settlement/staff/queue.html"
     return render(request, template, context)
 
@@ -317,12 +343,31 @@ def incident_page(request: HttpRequest, incident_id: int) -> HttpResponse:
     cases = incident.cases.select_related("merchant", "transaction", "assignee").order_by("sla_due_at", "id")
     totals = queue_totals(cases.exclude(status=FollowUpCase.Status.RESOLVED))
     supervisor = has_role(request.user, Role.SUPERVISOR)
-    return render(request, "settlement/staff/incident.html", {
+    updates = list(incident.updates.select_related("author"))
+    events = incident_case_events(incident)
+    context = {
         "incident": incident, "cases": cases[:200], "totals": totals, "form": forms.IncidentResolveForm(),
-        "update_form": forms.IncidentUpdateForm(), "updates": incident.updates.select_related("author"),
+        "update_form": forms.IncidentUpdateForm(), "updates": updates,
+        "timeline": _incident_timeline(incident, updates, events),
+        "timeline_cut": TIMELINE_MAX_EVENTS if len(events) >= TIMELINE_MAX_EVENTS else 0,
         "merchants": incident_merchants(incident), "can_resolve": supervisor, "can_bulk": supervisor,
         "bulk_staff": forms.BulkForm.base_fields["assignee"].queryset.all() if supervisor else [],
-    })
+    }
+    if supervisor:
+        context["bulk_templates"] = reply_templates_active()
+        context["bulk_outcomes"] = FollowUpCase.Outcome.choices
+    return render(request, "settlement/staff/incident.html", context)
+
+
+def _incident_timeline(incident: ChannelIncident, updates: list, events: list) -> list[dict]:
+    """The incident's milestones, its updates and the actions on its cases, oldest first."""
+    items = [{"kind": "mark", "at": incident.window_start, "label": _("Late swipes from")},
+             {"kind": "mark", "at": incident.opened_at, "label": _("Opened")}]
+    items += [{"kind": "update", "at": u.created_at, "update": u} for u in updates]
+    items += [{"kind": "cases", "at": e.at, "event": e} for e in events]
+    if incident.resolved_at:
+        items.append({"kind": "mark", "at": incident.resolved_at, "label": _("Resolved")})
+    return sorted(items, key=lambda item: item["at"])
 
 
 @require_POST

@@ -14,6 +14,22 @@ register = template.Library()
 
 
 @register.filter
+def may_open(user, view_name: str) -> bool:
+    """Whether `user`'s staff role opens the staff view `view_name` ("audit", ...): the
+    view's own `role_required` decides, so a nav link never offers a page that is a 403."""
+    from django.urls import NoReverseMatch, resolve, reverse
+
+    from settlement.staff.roles import has_role
+
+    try:
+        view = resolve(reverse(f"staff:{view_name}")).func
+    except NoReverseMatch:
+        return False
+    role = getattr(view, "staff_role", None)
+    return role is not None and has_role(user, role)
+
+
+@register.filter
 def iso_local(value: str) -> str:
     """'2026-12-02T08:00:00+00:00' -> '2026-12-02 16:00' in the active time zone."""
     parsed = parse_datetime(value) if isinstance(value, str) and value else None

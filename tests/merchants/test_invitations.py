@@ -107,3 +107,14 @@ def test_operators_can_print_an_invitation_link(merchant):
     call_command("invite_merchant_user", merchant.merchant_no, "--role", "cashier", "--email", "", stdout=out)
     assert re.search(r"one-time link \(cashier of .+\): http://127\.0\.0\.1:8000/invite/[\w-]+/", out.getvalue())
     assert Invitation.objects.get().role == "cashier" and mail.outbox == []
+
+
+def test_operators_can_invite_with_a_phone(merchant):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    call_command("invite_merchant_user", merchant.merchant_no, "--phone", "+86 138 0013 8000", stdout=io.StringIO())
+    assert Invitation.objects.get().phone == "13800138000"
+    with pytest.raises(CommandError, match="phone_invalid"):
+        call_command("invite_merchant_user", merchant.merchant_no, "--phone", "555", stdout=io.StringIO())

@@ -19,6 +19,7 @@ PK_KIND = {
     "merchants:arrival": "payout", "merchants:arrival-ask": "payout",
     "merchants:case": "case", "merchants:case-reply": "case",
     "merchant-api:transaction": "txn", "merchant-api:payout": "payout", "merchant-api:case": "case",
+    "merchants:team-role": "membership", "merchants:team-remove": "membership",
 }
 # B's data as it would appear if leaked. The query A sends (B's reference SECRET100 and
 # amount 7777.77) is echoed back in search forms, so markers exclude those exact values.
@@ -47,7 +48,10 @@ def test_the_introspection_finds_every_route():
 
 
 def foreign_ids(other) -> dict:
-    return {"txn": other.late.pk, "payout": other.payout.pk, "case": other.case.pk}
+    from merchants.models import Membership
+
+    return {"txn": other.late.pk, "payout": other.payout.pk, "case": other.case.pk,
+            "membership": Membership.objects.filter(merchant=other.merchant).values_list("pk", flat=True).first()}
 
 
 def leaks(response) -> list[str]:
@@ -94,6 +98,7 @@ def test_every_route_refuses_another_merchants_ids(client, shop, other_shop, mer
     after = (CaseEntry.objects.filter(case__merchant=b.merchant).count(),
              FollowUpCase.objects.filter(merchant=b.merchant).count())
     assert after == before, "A wrote into B's cases"
+    assert list(b.merchant.memberships.values_list("role", flat=True)) == ["owner"], "A changed B's people"
     assert Notification.objects.filter(merchant=b.merchant, read_at__isnull=False).count() == 0
 
 

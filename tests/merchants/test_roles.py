@@ -22,7 +22,8 @@ def cashier(client, shop):
 
 
 def _path(route: str, converters: list[str], name: str, shop) -> str:
-    ids = {"txn": shop.late.pk, "payout": shop.payout.pk, "case": shop.case.pk}
+    owner = shop.merchant.memberships.get(role="owner")  # a cashier may not touch it, nor any member
+    ids = {"txn": shop.late.pk, "payout": shop.payout.pk, "case": shop.case.pk, "membership": owner.pk}
     for conv in converters:
         route = route.replace(f"<int:{conv}>", str(ids[PK_KIND[name]]))
     return route
@@ -41,7 +42,7 @@ def test_a_cashier_is_refused_everything_but_swipes(cashier, shop):
             refused.append(name)
             assert set(codes.values()) <= {403, 405} and 403 in codes.values(), (name, codes)
     assert {"merchants:arrivals", "merchants:arrival", "merchants:export", "merchants:tokens",
-            "merchant-api:payouts"} <= set(refused)
+            "merchant-api:payouts", "merchants:team", "merchants:team-role", "merchants:team-remove"} <= set(refused)
     assert {"merchants:home", "merchants:swipes", "merchants:swipe"} <= set(allowed)
 
 
@@ -54,6 +55,14 @@ def test_a_cashier_sees_no_account_digits_or_bank_credits(cashier, shop):
     assert merchants[0]["account_last4"] is None
     for day in cashier.get("/api/v1/merchant/today/").json()["coming"]["days"]:
         assert day["credits"] == []
+
+
+def test_a_cashier_changed_no_one(cashier, shop):
+    for name, route, converters in merchant_routes():
+        if name.startswith("merchants:team"):
+            path = _path(route, converters, name, shop)
+            cashier.post(path, {"role": "cashier"})
+    assert sorted(shop.merchant.memberships.values_list("role", flat=True)) == ["cashier", "owner"]
 
 
 def test_an_owner_sees_it_all(client, shop, merchant_user):

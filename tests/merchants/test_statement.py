@@ -73,3 +73,18 @@ def test_merchants_see_only_their_own_statement(client, outsider, merchant, mont
 def test_a_bad_month_falls_back_to_this_month(client, merchant_user, merchant):
     client.force_login(merchant_user)
     assert client.get("/m/statement/?month=2026-13").status_code == 200
+
+
+@pytest.mark.parametrize("text", ["=1+2", "+3", "-4", "@SUM(A1:A9)", "\tx", "\r=cmd"])
+def test_statement_cells_a_spreadsheet_would_evaluate_are_inert(client, merchant_user, merchant, text):
+    """An acquirer's swipe and payout references land in the statement CSV as text."""
+    swiped = make_transaction(merchant=merchant, reference=f"{text}S",
+                              captured_at=datetime(2026, 11, 3, 10, tzinfo=SH))
+    payout = Payout.objects.create(channel=merchant.channel, reference=f"{text}P", merchant=merchant,
+                                   amount=swiped.net, status="credited", credited_at=datetime(2026, 11, 6, 15, tzinfo=SH))
+    Transaction.objects.filter(pk=swiped.pk).update(payout=payout)
+    client.force_login(merchant_user)
+    body = b"".join(client.get("/m/statement/?month=2026-11&format=csv").streaming_content).decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(body)) for cell in row]
+    assert f"'{text}S" in cells and f"'{text}P" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)

@@ -124,3 +124,86 @@ def test_the_old_clear_text_tokens_are_gone(client, merchant_user, shop):
     with connection.cursor() as cursor:
         assert "authtoken_token" not in connection.introspection.table_names(cursor)
     assert client.get(API, HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567").status_code in REFUSED
+
+
+# --- token requests: audited and throttled ---------------------------------------------
+def _refusals(result: str | None = None):
+    rows = LogEntry.objects.filter(content_type__model="authtoken", action=LogEntry.Action.ACCESS).order_by("pk")
+    return [r for r in rows if result is None or r.additional_data["result"] == result]
+
+
+@pytest.fixture
+def security_lines(caplog):
+    import logging
+
+    logger = logging.getLogger("security")  # does not propagate: listen on it directly
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+
+
+def test_a_refused_token_is_audited_who_from_where_when_and_the_result(client, merchant_user, shop, security_lines,
+                                                                      supervisor_user):
+    row, token = AuthToken.objects.create(user=merchant_user)
+    expired, expired_token = AuthToken.objects.create(user=merchant_user)
+    AuthToken.objects.filter(pk=expired.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    before = timezone.now()
+    where = {"REMOTE_ADDR": "203.0.113.7"}
+    assert client.get(API, **_auth(token[:-1] + ("x" if token[-1] != "x" else "y")), **where).status_code in REFUSED
+    assert client.get(API, **_auth("stk_" + "0" * 60), **where).status_code in REFUSED
+    assert client.get(API, **_auth(expired_token), **where).status_code in REFUSED
+    assert client.get(API, HTTP_AUTHORIZATION="Token two parts", **where).status_code in REFUSED
+    assert client.get(API, **_auth(token), **where).status_code == 200  # a good token is not a refusal
+
+    rows = _refusals()
+    assert [r.additional_data["result"] for r in rows] == [
+        "wrong_secret_or_inactive", "unknown_or_expired", "unknown_or_expired", "malformed"]
+    wrong = rows[0]
+    assert (wrong.object_pk, wrong.remote_addr, wrong.actor) == (row.token_key, "203.0.113.7", None)
+    assert wrong.additional_data["owner"] == merchant_user.username and wrong.additional_data["path"] == API
+    assert wrong.timestamp >= before and token not in str(wrong.__dict__)
+    assert rows[1].additional_data["owner"] is None
+    lines = [r.getMessage() for r in security_lines.records if r.name == "security"]
+    assert len(lines) == 4 and "result=wrong_secret_or_inactive" in lines[0] and "address=203.0.113.7" in lines[0]
+    assert not any(token in line or token[15:] in line for line in lines)  # the key, never the secret
+
+    client.force_login(supervisor_user)  # supervisors read them on the audit trail
+    page = client.get("/staff/audit/", {"kind": "token"}).content.decode()
+    assert "wrong_secret_or_inactive" in page and "203.0.113.7" in page and "unknown_or_expired" in page
+
+
+def test_guessing_one_tokens_secret_is_throttled_by_the_pair_not_elsewhere(client, merchant_user, shop, settings):
+    settings.API_TOKEN_FAILURES_PER_PAIR = 3
+    _row, token = AuthToken.objects.create(user=merchant_user)
+    attacker = {"REMOTE_ADDR": "198.51.100.9"}
+    for guess in range(3):
+        assert client.get(API, **_auth(token[:15] + f"{guess:0>49}"), **attacker).status_code in REFUSED
+    throttled = client.get(API, **_auth(token[:15] + "9" * 49), **attacker)
+    assert throttled.status_code == 429 and throttled.json()["error"]["code"] == "throttled"
+    assert int(throttled["Retry-After"]) == settings.API_TOKEN_FAILURE_WINDOW_SECONDS
+    assert client.get(API, **_auth(token), **attacker).status_code == 429  # the pair is held, unchecked
+    assert client.get(API, **_auth(token), REMOTE_ADDR="192.0.2.44").status_code == 200  # the owner elsewhere
+    assert [r.additional_data["result"] for r in _refusals()][-2:] == ["throttled", "throttled"]
+
+
+def test_unknown_tokens_from_one_address_are_throttled_but_a_neighbours_real_token_works(
+        client, merchant_user, shop, settings):
+    settings.API_TOKEN_FAILURES_PER_ADDRESS = 5
+    _row, token = AuthToken.objects.create(user=merchant_user)
+    nat = {"REMOTE_ADDR": "100.64.0.1"}  # a carrier NAT: many shops behind one address
+    for n in range(5):
+        assert client.get(API, **_auth(f"stk_{n:0>11}" + "a" * 49), **nat).status_code in REFUSED
+    assert client.get(API, **_auth("stk_99999999999" + "a" * 49), **nat).status_code == 429
+    assert client.get(API, **_auth(token), **nat).status_code == 200  # an existing token is still checked
+    assert client.get(API, **_auth("stk_88888888888" + "a" * 49), REMOTE_ADDR="100.64.0.2").status_code in REFUSED
+
+
+def test_refused_token_creations_are_audited_too(client, merchant_user, shop, settings):
+    settings.API_TOKENS_PER_USER, settings.API_TOKEN_CREATES_PER_HOUR = 1, 2
+    client.force_login(merchant_user)
+    _create(client)
+    assert client.post("/m/tokens/", {"create": "1"}, REMOTE_ADDR="203.0.113.8").status_code == 400
+    assert client.post("/m/tokens/", {"create": "1"}, REMOTE_ADDR="203.0.113.8").status_code == 429
+    rows = _refusals()
+    assert [(r.additional_data["result"], r.actor, r.remote_addr) for r in rows] == [
+        ("too_many_tokens", merchant_user, "203.0.113.8"), ("too_many_token_requests", merchant_user, "203.0.113.8")]

@@ -150,3 +150,17 @@ def test_the_admin_trail_is_read_only(client, root):
     entry = LogEntry.objects.first()
     assert client.post(f"/admin/auditlog/logentry/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert LogEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_the_nav_links_the_trail_for_the_roles_that_may_read_it(client, staff_user, supervisor_user, admin_user,
+                                                                merchant_user):
+    link = 'href="/staff/audit/"'
+    for user, sees in ((staff_user, False), (supervisor_user, True), (admin_user, True), (merchant_user, False)):
+        client.force_login(user)
+        page = client.get("/staff/" if user.is_staff else "/m/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert (link in page) == sees, user.username
+        if sees:  # the link's page opens for them; the agent's would be a 403
+            assert client.get(AUDIT).status_code == 200
+    client.force_login(supervisor_user)
+    page = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'data-testid="nav-audit">审计记录</a>' in page

@@ -2,12 +2,15 @@
 (through the push item rules), polls (channel_poll with a fake status API), duplicate
 and reordered deliveries, contradictory events, payout posts in any order (through the
 payout door, with retries and swipe events naming payouts that may not exist yet),
-staff-recorded events and resolutions, late scans and clock advances. After every step
-the ledger's invariants hold."""
+staff-recorded events and resolutions, late scans, clock advances, calendar edits through
+the calendar door (channels/calendar_edit.py: days, a year completed) and channel rule
+changes (`channel_rules_set`), each recompute worked at once. After every step the
+ledger's invariants hold, and every non-final swipe's stored deadline is the one its
+inputs give now (a recompute moved each concerned swipe once, final swipes never)."""
 
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from itertools import count
 from unittest import mock
@@ -29,12 +32,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from channels.models import Channel
-from channels.polling import PollAnswer
+from channels.calendar_edit import calendar_day_set, calendar_year_mark, channel_rules_set
+from channels.models import CalendarYear, Channel
 from settlement.items import ItemError, parse_event
 from settlement.lifecycle import FINAL_STATUSES, LIFECYCLE_EVENT_TYPES
 from settlement.models import (
     CaseEntry,
+    DeadlineRecompute,
     FollowUpCase,
     Payout,
     PayoutDiscrepancy,
@@ -52,8 +56,11 @@ from settlement.services.delays import delays_flag
 from settlement.services.events import events_apply
 from settlement.services.payouts import PayoutInput, PayoutLineInput, payout_upsert
 from settlement.services.polling import channel_poll
+from settlement.services.reschedule import Deadlines, recompute_pending
 from settlement.services.staff_events import staff_event_record
 from tests.factories import MerchantFactory, UserFactory, make_transaction
+from tests.fake_acquirer import TARGET as FAKE_TARGET
+from tests.fake_acquirer import FakeStatusApi, polling_on
 
 SH = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 16, 10, 0, tzinfo=SH)  # a Monday
@@ -63,6 +70,15 @@ OPEN = ["open", "claimed", "escalated"]
 PAYOUT_REFS = ["PO-A", "PO-B"]  # few, so posts and events meet on the same payouts
 NAMES_A_PAYOUT = st.sampled_from([None, None, *PAYOUT_REFS])  # a swipe event's payout_reference
 PAYOUT_STATUSES = sorted(PayoutStatus.values)
+RULE_VALUES = {  # a channel rule and the values the machine may set it to (defaults first)
+    "grace_minutes": [120, 30, 600],
+    "arrival_by_time": [time(18, 0), time(16, 0), time(20, 30)],
+    "cutoff_time": [time(23, 0), time(21, 0), time(14, 0)],
+    "same_day_window_minutes": [120, 60],
+}
+# A data-error case (a contradiction) is raised by a data check; a late swipe's case whose
+# suggested cause is "data error" (its payout does not add up) is still its delay case.
+DATA_ERROR_CASE = {"cause": Cause.DATA_ERROR, "origin": FollowUpCase.Origin.SYSTEM}
 REFUND = Decimal("-5.00")  # an explaining line: the credit is the swipes' net less this refund
 _ids = count()
 
@@ -94,14 +110,17 @@ class Ledger(RuleBasedStateMachine):
         self._traveller = self._clock.start()
         self._notify = mock.patch("settlement.tasks.send_notification_emails.delay", lambda ids: None)
         self._notify.start()
-        self._poll = mock.patch("settlement.services.polling.status_query", self._status_api)
+        self.acquirer = FakeStatusApi()  # what the fake status API answers: .knows[reference]
+        self.acquirer_knows = self.acquirer.knows
+        self._poll = mock.patch(FAKE_TARGET, self.acquirer)
         self._poll.start()
         self.merchant = MerchantFactory()
-        Channel.objects.filter(pk=self.merchant.channel_id).update(poll_url="http://127.0.0.1:9/status")
+        polling_on(self.merchant.channel_id)
         self.channel = Channel.objects.get(pk=self.merchant.channel_id)
+        self.merchant.channel = self.channel
+        recompute_pending()  # the calendar seed's own requests (no swipes yet)
         self.staff = UserFactory(is_staff=True, username=f"staff{next(_ids)}")
         self._n = count()  # per example, so a replay draws the same ids and references
-        self.acquirer_knows: dict[str, list[dict]] = {}  # what the fake status API answers
         self.final: dict[int, str] = {}
         self.payout_was: dict[int, str] = {}  # each payout's status after the previous step
 
@@ -111,9 +130,6 @@ class Ledger(RuleBasedStateMachine):
         self._clock.stop()
         db_transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
-
-    def _status_api(self, *, url, references, signing=None):
-        return {r: PollAnswer(r, True, list(self.acquirer_knows.get(r, []))) for r in references}
 
     def _item(self, txn: Transaction, kind: str, back_minutes: int, bad: str, payout: str | None = None) -> dict:
         now = timezone.now()
@@ -281,7 +297,7 @@ class Ledger(RuleBasedStateMachine):
 
     @rule(txn=swipes)
     def staff_closes_a_data_error(self, txn):
-        case = FollowUpCase.objects.filter(transaction=txn, status__in=OPEN, cause=Cause.DATA_ERROR).first()
+        case = FollowUpCase.objects.filter(transaction=txn, status__in=OPEN, **DATA_ERROR_CASE).first()
         if case is not None:
             case_resolve(case=case, by=self.staff, outcome="no_fault")
 
@@ -292,6 +308,49 @@ class Ledger(RuleBasedStateMachine):
     @rule(hours=st.integers(1, 48))
     def clock_advances(self, hours):
         self._traveller.shift(timedelta(hours=hours))
+
+
+    @rule(offset=st.integers(-2, 12), kind=st.sampled_from(["holiday", "workday", "ordinary"]))
+    def calendar_day_edited(self, offset, kind):
+        """Staff make a day (around now, where the in-flight deadlines are) a holiday, a
+        make-up workday or ordinary again, through the calendar door."""
+        day = timezone.localdate(timezone.now(), SH) + timedelta(days=offset)
+        change = calendar_day_set(calendar=self.channel.calendar, day=day, kind=kind, name="machine",
+                                  source="machine")
+        if CalendarYear.objects.filter(calendar=self.channel.calendar, year=day.year, complete=True).exists():
+            assert (change.recompute_id is not None) == bool(change.changed), change
+        else:  # an incomplete year falls back to Monday-Friday: nothing moves
+            assert change.recompute_id is None, change
+        self._recompute(change.recompute_id)
+
+    @rule(complete=st.booleans())
+    def next_year_completed(self, complete):
+        """Next year's calendar marked complete (or not any more)."""
+        year = timezone.localdate(timezone.now(), SH).year + 1
+        self._recompute(calendar_year_mark(calendar=self.channel.calendar, year=year, complete=complete,
+                                           source="machine"))
+
+    @rule(field=st.sampled_from(sorted(RULE_VALUES)), pick=st.integers(0, 2))
+    def channel_rule_changed(self, field, pick):
+        values = RULE_VALUES[field]
+        request_id = channel_rules_set(channel=self.channel, source="machine", **{field: values[pick % len(values)]})
+        self.merchant.channel = self.channel  # new swipes are scheduled by the new rules too
+        self._recompute(request_id)
+
+    def _recompute(self, request_id: int | None) -> None:
+        """Work the recompute at once; each concerned swipe moved once, no final one."""
+        assert not DeadlineRecompute.objects.filter(done_at__isnull=True).exclude(pk=request_id).exists()
+        if request_id is None:
+            return
+        status_before = dict(Transaction.objects.filter(merchant=self.merchant).values_list("pk", "status"))
+        recompute_pending(now=timezone.now())
+        assert DeadlineRecompute.objects.get(pk=request_id).done_at is not None
+        moved = list(SettlementEvent.objects.filter(
+            transaction__merchant=self.merchant, type="rescheduled", event_id__endswith=f":q{request_id}",
+        ).values_list("transaction_id", flat=True))
+        assert len(moved) == len(set(moved)), f"a swipe rescheduled twice by one recompute: {moved}"
+        wrong = [pk for pk in moved if status_before[pk] in FINAL_STATUSES]
+        assert not wrong, f"final swipes rescheduled: {wrong}"
 
     # --- invariants -----------------------------------------------------------------
     @invariant()
@@ -319,7 +378,8 @@ class Ledger(RuleBasedStateMachine):
     @invariant()
     def late_swipes_have_one_open_delay_case_and_final_ones_none(self):
         swipes = Transaction.objects.filter(merchant=self.merchant).annotate(
-            open_delay=Count("cases", filter=Q(cases__status__in=OPEN) & ~Q(cases__cause=Cause.DATA_ERROR)),
+            open_delay=Count("cases", filter=Q(cases__status__in=OPEN) & ~Q(
+                cases__cause=Cause.DATA_ERROR, cases__origin=FollowUpCase.Origin.SYSTEM)),
             open_any=Count("cases", filter=Q(cases__status__in=OPEN)),
         )
         for txn in swipes:
@@ -369,6 +429,20 @@ class Ledger(RuleBasedStateMachine):
                 payout.pk, difference, open_rows.get(payout.pk))
             if difference:  # nobody here closes a payout's case, so the discrepancy's case is open
                 assert cases.get(payout.pk, 0) == 1, f"payout {payout.pk} does not add up and has no open case"
+
+    @invariant()
+    def every_non_final_deadline_is_the_one_its_inputs_give(self):
+        """After any calendar edit or rule change (and any other step) the stored
+        deadline of a non-final swipe is what the calendar and rules give now."""
+        channel = Channel.objects.get(pk=self.channel.pk)
+        deadlines = Deadlines({channel.pk: channel})
+        cycle = self.merchant.settlement_cycle
+        for txn in Transaction.objects.filter(merchant=self.merchant).exclude(status__in=list(FINAL_STATUSES)):
+            arrival = deadlines.arrival(channel.pk, cycle, txn.scheduled_from or txn.captured_at)
+            grace = timedelta(minutes=channel.grace_minutes)
+            assert (txn.expected_by, txn.overdue_at, txn.calendar_incomplete) == (
+                arrival.expected_by, arrival.expected_by + grace, arrival.calendar_incomplete), (
+                txn.pk, txn.status, txn.expected_by, arrival.expected_by)
 
     @invariant()
     def no_stored_text_holds_a_card_number(self):

@@ -10,23 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels.models import Channel
-from channels.polling import PollAnswer
 from settlement.models import SettlementEvent, Transaction
 from settlement.services.polling import channel_poll
 from tests.factories import MerchantFactory, make_transaction
+from tests.fake_acquirer import TARGET, FakeStatusApi, polling_on
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def polled(monkeypatch):
-    """A channel with polling on and a fake status API answering `answers`."""
+def polled(fake_status_api):
+    """A channel with polling on and the fake status API answering `answers`."""
     merchant = MerchantFactory()
-    Channel.objects.filter(pk=merchant.channel_id).update(poll_url="http://127.0.0.1:9/x/status")
-    answers: dict[str, list] = {}
-    monkeypatch.setattr("settlement.services.polling.status_query", lambda *, url, references, signing=None: {
-        r: PollAnswer(r, True, answers.get(r, [])) for r in references})
-    return merchant, answers
+    polling_on(merchant.channel_id)
+    return merchant, fake_status_api.knows
 
 
 def due():
@@ -103,8 +100,7 @@ def test_a_batch_that_keeps_failing_to_apply_stops_after_n_and_staff_see_it(poll
     assert set(Transaction.objects.filter(pk__in=[t.pk for t in txns]).values_list("poll_apply_failures", flat=True)) \
         == {0}
     monkeypatch.undo()
-    monkeypatch.setattr("settlement.services.polling.status_query", lambda *, url, references, signing=None: {
-        r: PollAnswer(r, True, answers.get(r, [])) for r in references})
+    monkeypatch.setattr(TARGET, FakeStatusApi(answers))
     assert channel_poll(channel_id=merchant.channel_id).applied == 2
     assert "poll-apply-problem" not in client.get(reverse("staff:queue")).content.decode()
 

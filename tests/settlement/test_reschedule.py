@@ -242,3 +242,23 @@ def test_time_machine_2027_entered_after_a_case_opened_for_nothing(merchant):
     case = FollowUpCase.objects.get(transaction=txn)
     assert (case.status, case.outcome) == ("resolved", "rescheduled")
     assert Notification.objects.filter(merchant=merchant, kind="rescheduled").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_channel_rules_door_records_one_recompute_for_what_moves(merchant):
+    from datetime import time as clock
+
+    from channels.calendar_edit import CalendarEditError, channel_rules_set
+
+    channel = merchant.channel
+    assert channel_rules_set(channel=channel, grace_minutes=channel.grace_minutes) is None  # nothing changed
+    request_id = channel_rules_set(channel=channel, grace_minutes=30, arrival_by_time=clock(16, 0), source="ops")
+    request = DeadlineRecompute.objects.get(pk=request_id)
+    assert (request.reason, request.channel_id, request.calendar_id) == ("channel_rules", channel.pk, None)
+    assert sorted(request.detail["fields"]) == ["arrival_by_time", "grace_minutes"] and request.detail["source"] == "ops"
+    channel.refresh_from_db()
+    assert (channel.grace_minutes, channel.arrival_by_time) == (30, clock(16, 0))
+    with pytest.raises(CalendarEditError) as err:
+        channel_rules_set(channel=channel, name="renamed")
+    assert err.value.code == "unknown_rule_field"
+    assert DeadlineRecompute.objects.filter(reason="channel_rules").count() == 1

@@ -83,21 +83,53 @@ def test_queue_filters(client, staff_user):
     assert client.get("/staff/", {"age": "nonsense", "status": "bogus"}).status_code == 200
 
 
-@time_machine.travel(datetime(2026, 12, 2, 10, 0, tzinfo=SH))
-def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_assert_num_queries):
-    for _ in range(3):
-        open_case()
-    client.force_login(staff_user)
-    client.get("/staff/")  # warm the calendar cache and the session
-    # session, user, role groups, at-risk (max grace, totals, rows), totals with the page count,
-    # incidents, channels, page ids, page rows, channels with poll-apply errors (the session is not
-    # rewritten within a minute: config/sessions.py), and in December next year's calendars (the banner)
-    with django_assert_num_queries(13):
-        assert client.get("/staff/").status_code == 200
-    for _ in range(5):
-        open_case()
-    with django_assert_num_queries(13):
-        assert client.get("/staff/").status_code == 200
+# The queue's queries, whatever the day: session, user, role groups, totals with the page
+# count, the page (sorted ids and their rows in one statement), every channel (filter,
+# poll-apply banner and at-risk horizon), at-risk swipes with their totals, open incidents
+# (the session is not rewritten within a minute: config/sessions.py). From 1 November to
+# 31 December one more: next year's calendars (the banner). Each test runs on a day with
+# the banner and on days without it, so none of them depends on today's date.
+QUEUE_QUERIES = 8
+QUERY_DAYS = [
+    pytest.param(datetime(2026, 6, 10, 10, 0, tzinfo=SH), 0, id="june"),
+    pytest.param(datetime(2026, 12, 2, 10, 0, tzinfo=SH), 1, id="december-banner"),
+    pytest.param(datetime(2027, 1, 4, 10, 0, tzinfo=SH), 0, id="january"),
+]
+
+
+@pytest.mark.parametrize(("day", "banner"), QUERY_DAYS)
+def test_queue_query_count_does_not_grow_with_cases(client, staff_user, django_assert_num_queries, day, banner):
+    with time_machine.travel(day, tick=False):
+        for _ in range(3):
+            open_case()
+        client.force_login(staff_user)
+        client.get("/staff/")  # warm the calendar cache and the session
+        with django_assert_num_queries(QUEUE_QUERIES + banner):
+            assert client.get("/staff/").status_code == 200
+        for _ in range(5):
+            open_case()
+        with django_assert_num_queries(QUEUE_QUERIES + banner):
+            assert client.get("/staff/").status_code == 200
+
+
+def test_the_calendar_banner_query_runs_only_in_november_and_december(staff_user, client):
+    """The one date-dependent query of the queue, counted on its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def banner_queries(day) -> int:
+        with time_machine.travel(day, tick=False):
+            client.force_login(staff_user)
+            client.get("/staff/")
+            with CaptureQueriesContext(connection) as ctx:
+                client.get("/staff/")
+        return sum("channels_calendaryear" in q["sql"] for q in ctx.captured_queries)
+
+    open_case()
+    assert [banner_queries(p.values[0]) for p in QUERY_DAYS] == [p.values[1] for p in QUERY_DAYS]
+    assert banner_queries(datetime(2026, 10, 31, 23, 59, tzinfo=SH)) == 0
+    assert banner_queries(datetime(2026, 11, 1, 0, 1, tzinfo=SH)) == 1
+    assert banner_queries(datetime(2026, 12, 31, 23, 59, tzinfo=SH)) == 1
 
 
 def test_htmx_filter_returns_only_the_table(client, staff_user):
@@ -105,6 +137,22 @@ def test_htmx_filter_returns_only_the_table(client, staff_user):
     client.force_login(staff_user)
     html = client.get("/staff/", {"cause": "clearing_house"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in html and "case-row" in html
+
+
+@pytest.mark.parametrize(("day", "banner"), QUERY_DAYS)
+def test_the_htmx_partial_skips_what_only_the_full_page_shows(client, staff_user, django_assert_num_queries,
+                                                              day, banner):
+    with time_machine.travel(day, tick=False):
+        case = open_case()
+        client.force_login(staff_user)
+        client.get("/staff/")
+        # no channels (filter form, poll banner), no at-risk swipes, no calendar banner
+        with django_assert_num_queries(QUEUE_QUERIES - 2):
+            html = client.get("/staff/", HTTP_HX_REQUEST="true").content.decode()
+        assert "<html" not in html and case.reference in html
+        # the back button after hx-push-url restores the whole page, filter form included
+        html = client.get("/staff/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+        assert "<html" in html and f'<option value="{case.channel.code}"' in html
 
 
 def test_case_page_explains_everything(client, staff_user):
@@ -204,3 +252,33 @@ def test_a_case_closed_by_the_arrival_shows_how_late_it_was(client, staff_user):
     html = client.get(f"/staff/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Credited late" in html and "arrived 5 h late" in html
     assert 'id="actions"' not in html  # nothing left to do on a resolved case
+
+
+def test_queue_rows_built_in_python_escape_every_value(client, staff_user):
+    """settlement/staff/rows.py writes the rows without the template engine: a merchant's
+    name and number, a case reference, a swipe reference and a username stay text."""
+    evil = "<script>alert(1)</script>"
+    case = open_case(merchant=MerchantFactory(name=evil, merchant_no='M"><b>x'))
+    Transaction.objects.filter(pk=case.transaction_id).update(reference="R<i>1")
+    FollowUpCase.objects.filter(pk=case.pk).update(reference="C<u>1", assignee=UserFactory(username="a<b>", is_staff=True))
+    client.force_login(staff_user)
+    html = client.get("/staff/", {"q": "C<u>1"}).content.decode()
+    assert evil not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    for raw, escaped in (('M"><b>x', "M&quot;&gt;&lt;b&gt;x"), ("R<i>1", "R&lt;i&gt;1"), ("C<u>1", "C&lt;u&gt;1"),
+                         ("a<b>", "a&lt;b&gt;")):
+        assert raw not in html and escaped in html
+    assert f'href="/staff/cases/{case.pk}/"' in html and 'data-reference="C&lt;u&gt;1"' in html
+
+
+def test_queue_rows_look_as_the_template_drew_them(client, staff_user):
+    case = open_case(amount="1280.00", status=FollowUpCase.Status.ESCALATED)
+    client.force_login(staff_user)
+    html = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = html[html.index(f'data-reference="{case.reference}"'):]
+    row = row[:row.index("</tr>")]
+    assert 'class="case-row status-row-escalated"' in html and "¥1,280.00" in row and "Escalated" in row
+    assert f'<a href="/staff/cases/{case.pk}/">{case.reference}</a>' in row and "<td>—</td>" in row
+    assert '<td class="days-late">' in row and 'name="ids"' not in row  # agents have no bulk column
+    client.get("/staff/", {"q": "nothing-matches-this"})
+    assert "No cases match." in client.get("/staff/", {"q": "nothing-matches-this"},
+                                           HTTP_ACCEPT_LANGUAGE="en").content.decode()

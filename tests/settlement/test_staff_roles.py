@@ -28,6 +28,8 @@ ROLE_MATRIX: dict[str, dict[str, Role]] = {
     "staff:reconciliation-upload": {"get": Role.AGENT},
     "staff:reconciliation-run": {"get": Role.AGENT},
     "staff:audit": {"get": Role.SUPERVISOR},
+    # The merchant page: any agent looks up facts and memberships; inviting is supervisor work.
+    "staff:merchant": {"get": Role.AGENT, "post": Role.SUPERVISOR},
 }
 # Routes whose object the matrix does not create: an allowed user may get a 404.
 MAY_404 = {"staff:reconciliation-run"}
@@ -74,7 +76,7 @@ def _requests(routes, case, incident_id):
     for name, route, converters, _cb in routes:
         path = (route.replace("<int:case_id>", str(case.pk)).replace("<int:incident_id>", str(incident_id))
                 .replace("<slug:code>", case.channel.calendar.code).replace("<int:year>", "2026")
-                .replace("<int:run_id>", "999999"))
+                .replace("<int:run_id>", "999999").replace("<path:merchant_no>", case.merchant.merchant_no))
         if "<slug:action>" in path:
             for action, role in ACTION_ROLES.items():
                 yield f"{name}/{action}", "post", path.replace("<slug:action>", action), role

@@ -4,6 +4,7 @@ the missed-arrival scan, find anything in the queue, reply templates, clear erro
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from settlement.models import CaseEntry, FollowUpCase, Notification, ReplyTemplate, Transaction
@@ -16,7 +17,7 @@ from settlement.services.replies import (
     reply_template_fill,
 )
 from tests.factories import MembershipFactory, MerchantFactory, UserFactory, make_transaction
-from tests.settlement.test_staff_pages import open_case
+from tests.settlement.test_staff_pages import QUERY_DAYS, QUEUE_QUERIES, open_case
 
 pytestmark = pytest.mark.django_db
 
@@ -184,20 +185,44 @@ def test_inquiry_cases_show_the_gross_amount(client, staff_user, merchant, merch
     assert result.case.amount_at_stake == txn.amount != txn.net
 
 
-def test_queue_query_count_is_fixed_with_views_search_and_sorting(client, staff_user, django_assert_num_queries):
-    for _ in range(3):
-        open_case()
+@pytest.mark.parametrize(("day", "banner"), QUERY_DAYS)
+def test_queue_query_count_is_fixed_with_views_search_and_sorting(client, staff_user, django_assert_num_queries,
+                                                                  day, banner):
+    with time_machine.travel(day, tick=False):
+        for _ in range(3):
+            open_case()
+        client.force_login(staff_user)
+        params = {"q": "Shop", "view": "unassigned", "sort": "-days_late"}
+        client.get("/staff/", params)
+        # as the plain queue, less the incident rows (a search lists incident cases inline),
+        # plus the search's matching ids (search.materialize_matches)
+        with django_assert_num_queries(QUEUE_QUERIES + banner):
+            assert client.get("/staff/", params).status_code == 200
+        for _ in range(4):
+            open_case()
+        with django_assert_num_queries(QUEUE_QUERIES + banner):
+            assert client.get("/staff/", params).status_code == 200
+
+
+def test_a_search_finds_the_same_cases_whether_its_matches_are_few_or_many(client, staff_user, monkeypatch):
+    """Few matches are fetched as ids first, many keep the subquery: same rows, same totals."""
+    from settlement.staff import search
+
+    shop = MerchantFactory(name="Zhou's Noodles")
+    mine = [open_case(merchant=shop, amount=a) for a in ("10.00", "20.00", "30.00")]
+    open_case()  # another merchant's
     client.force_login(staff_user)
-    params = {"q": "Shop", "view": "unassigned", "sort": "-days_late"}
-    client.get("/staff/", params)
-    # as the plain queue, less the incident rows (a search lists incident cases inline); plus
-    # next year's calendars in November and December (the banner)
-    with django_assert_num_queries(12):
-        assert client.get("/staff/", params).status_code == 200
-    for _ in range(4):
-        open_case()
-    with django_assert_num_queries(12):
-        assert client.get("/staff/", params).status_code == 200
+
+    def found():
+        html = client.get("/staff/", {"q": "Zhou", "sort": "-amount"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        refs = [c.reference for c in sorted(mine, key=lambda c: -c.amount_at_stake)]
+        assert [html.index(f'data-reference="{r}"') for r in refs] == sorted(html.index(f'data-reference="{r}"')
+                                                                             for r in refs)
+        return html[html.index('id="queue-totals"'):html.index("</p>", html.index('id="queue-totals"'))], refs
+
+    few = found()
+    monkeypatch.setattr(search, "SEARCH_MATERIALIZE_MAX", 2)  # three matches: "many"
+    assert found() == few and "3 cases" in few[0] and "¥60.00" in few[0]
 
 
 # --- clear errors -----------------------------------------------------------------------

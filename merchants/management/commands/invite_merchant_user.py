@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from merchants.invitations import invitation_create, invitation_send
+from merchants.invitations import InvitationError, invitation_create, invitation_send
 from merchants.models import Membership, Merchant
 
 
@@ -11,14 +11,18 @@ class Command(BaseCommand):
         parser.add_argument("merchant_no")
         parser.add_argument("--role", choices=Membership.Role.values, default=Membership.Role.OWNER)
         parser.add_argument("--email", default=None, help="default: the merchant's contact_email")
+        parser.add_argument("--phone", default="", help="mainland mobile number: becomes the user's phone login")
         parser.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the app is served")
 
-    def handle(self, *args, merchant_no: str, role: str, email: str | None, base_url: str, **options):
+    def handle(self, *args, merchant_no: str, role: str, email: str | None, phone: str, base_url: str, **options):
         merchant = Merchant.objects.filter(merchant_no=merchant_no).first()
         if merchant is None:
             raise CommandError(f"no merchant {merchant_no}")
-        new = invitation_create(merchant=merchant, role=role,
-                                email=merchant.contact_email if email is None else email)
+        try:
+            new = invitation_create(merchant=merchant, role=role, phone=phone,
+                                    email=merchant.contact_email if email is None else email)
+        except InvitationError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from None
         sent = invitation_send(new=new, base_url=base_url)
         if sent:
             self.stdout.write(f"emailed to {new.invitation.email}")
