@@ -255,12 +255,20 @@ def run(args, command: str, bench_url: str) -> None:
     full_scan_s = statistics.median(full_times)
 
     # --- flag ~10k late swipes and open their cases, 3 runs from the same state --------
-    from settlement.models import CaseEntry, ChannelIncident, FollowUpCase, Notification, SettlementEvent
+    from settlement.models import (
+        CaseEntry,
+        ChannelIncident,
+        FollowUpCase,
+        IncidentUpdate,
+        Notification,
+        SettlementEvent,
+    )
 
     def reset():
         # Back to the state before the scan. TRUNCATE, not DELETE: dead index entries
         # would make the next run's uniqueness checks slower than production ever sees.
-        tables = [m._meta.db_table for m in (Notification, CaseEntry, FollowUpCase, ChannelIncident, SettlementEvent)]
+        tables = [m._meta.db_table for m in (Notification, CaseEntry, FollowUpCase, IncidentUpdate, ChannelIncident,
+                                             SettlementEvent)]
         with connection.cursor() as cur:
             cur.execute(f"TRUNCATE {', '.join(tables)}")
             cur.execute(f"UPDATE {table} SET delayed_since = NULL WHERE delayed_since IS NOT NULL")
