@@ -3,7 +3,8 @@ keep the breaks (non-matched results) as work across runs.
 
 Matching is set-based: the parsed lines go into a temporary staging table (COPY on
 PostgreSQL, one executemany elsewhere) and every result is written by a handful of
-INSERT ... SELECT joins, so the number of queries does not grow with the file.
+INSERT ... SELECT joins (on PostgreSQL each also returns its totals, so the results are
+not read back), so the number of queries does not grow with the file.
 """
 
 import hashlib
@@ -95,29 +96,28 @@ def _reconcile(stored: SettlementFile, parsed: ParsedFile, *, now: datetime) -> 
     with connection.cursor() as cursor:
         _stage(cursor, parsed)
         try:
-            _match(cursor, channel_id=stored.channel_id)
-            _write_results(cursor, run=run)
+            _match_fuzzy(cursor, channel_id=stored.channel_id)
+            rows = _write_results(cursor, run=run)
         finally:
             cursor.execute("DROP TABLE IF EXISTS recon_line")
-            cursor.execute("DROP TABLE IF EXISTS recon_match")
-    _store_totals(run)
+            cursor.execute("DROP TABLE IF EXISTS recon_fuzzy")
+    _store_totals(run, rows)
     return run
 
 
 def _stage(cursor, parsed: ParsedFile) -> None:
     cursor.execute("DROP TABLE IF EXISTS recon_line")
-    cursor.execute("DROP TABLE IF EXISTS recon_match")
+    cursor.execute("DROP TABLE IF EXISTS recon_fuzzy")
     # Capture times as UNIX seconds: cheap to load, and the same arithmetic on both databases.
     cursor.execute(
-        "CREATE TEMPORARY TABLE recon_line (line integer PRIMARY KEY, reference varchar(64), merchant_no varchar(32),"
+        "CREATE TEMPORARY TABLE recon_line (line integer, reference varchar(64), merchant_no varchar(32),"
         " terminal_sn varchar(64), amount_fen bigint, fee_fen bigint, status varchar(20), captured_epoch bigint,"
         " fuzzy_key varchar(200))"
     )
-    # Each line's swipe (or none), its occurrence of the reference, and what we know of the
-    # swipe, so the results are written from the two staging tables alone.
-    # No key: each line gets exactly one row by construction, and every join on it is a hash join.
-    cursor.execute("CREATE TEMPORARY TABLE recon_match (line integer, txn_id bigint, fuzzy boolean,"
-                   " dup_no integer, amount decimal(14, 2), fee decimal(14, 2), status varchar(10), merchant_id bigint)")
+    # No key (each line is one row by construction; a key would only slow the COPY down).
+    # The few swipes matched without a reference, found before the results are written.
+    cursor.execute("CREATE TEMPORARY TABLE recon_fuzzy (line integer, txn_id bigint, amount decimal(14, 2),"
+                   " fee decimal(14, 2), status varchar(10), merchant_id bigint)")
     columns = _staging_columns(parsed)
     if connection.vendor == "postgresql":
         # Hash joins and sorts of a million rows in memory rather than in batches on disk.
@@ -180,19 +180,9 @@ def _fen(column: str) -> str:
 _RANK = "CASE {0} WHEN 'captured' THEN 0 WHEN 'cleared' THEN 1 WHEN 'settled' THEN 2 WHEN 'credited' THEN 3 ELSE -1 END"
 
 
-_MATCH_COLUMNS = "line, txn_id, fuzzy, dup_no, amount, fee, status, merchant_id"
-
-
-def _match(cursor, *, channel_id: int) -> None:
-    """recon_match: each line's swipe (or none) and its occurrence of the reference."""
+def _match_fuzzy(cursor, *, channel_id: int) -> None:
+    """recon_fuzzy: the swipe (if any) of each line without a reference."""
     txn, merchant, terminal = _tables()
-    cursor.execute(
-        f"INSERT INTO recon_match ({_MATCH_COLUMNS})"
-        " SELECT r.line, t.id, false, r.rn, t.amount, t.fee, t.status, t.merchant_id FROM (SELECT line, reference,"
-        "  row_number() OVER (PARTITION BY reference ORDER BY line) AS rn FROM recon_line WHERE reference <> '') r"
-        f" LEFT JOIN {txn} t ON t.channel_id = %s AND t.reference = r.reference",
-        [channel_id],
-    )
     if connection.vendor == "postgresql":
         epoch = "CAST(extract(epoch FROM t.captured_at) AS bigint)"
         window = ("t.captured_at BETWEEN to_timestamp(l.captured_epoch - %(tol)s)"
@@ -202,11 +192,11 @@ def _match(cursor, *, channel_id: int) -> None:
         window = f"{epoch} BETWEEN l.captured_epoch - %(tol)s AND l.captured_epoch + %(tol)s"
     distance = f"abs({epoch} - l.captured_epoch)"
     # Fuzzy: the closest swipe of the same merchant (and terminal, when the file names one)
-    # with the same amount within the tolerance, not already matched by reference; each
+    # with the same amount within the tolerance, not named by any line's reference; each
     # swipe goes to its closest line.
     cursor.execute(
-        f"INSERT INTO recon_match ({_MATCH_COLUMNS})"
-        " SELECT w.line, w.txn_id, true, 1, w.amount, w.fee, w.status, w.merchant_id FROM ("
+        "INSERT INTO recon_fuzzy (line, txn_id, amount, fee, status, merchant_id)"
+        " SELECT w.line, w.txn_id, w.amount, w.fee, w.status, w.merchant_id FROM ("
         "  SELECT c.*, row_number() OVER (PARTITION BY c.txn_id ORDER BY c.dist, c.line) AS by_txn"
         "  FROM (SELECT l.line, t.id AS txn_id, t.amount, t.fee, t.status, t.merchant_id, " + distance + " AS dist,"
         "    row_number() OVER (PARTITION BY l.line ORDER BY " + distance + ", t.id) AS by_line"
@@ -215,36 +205,32 @@ def _match(cursor, *, channel_id: int) -> None:
         "     AND " + window + " AND " + _fen("t.amount") + " = l.amount_fen"
         f"   LEFT JOIN {terminal} term ON term.id = t.terminal_id"
         "   WHERE l.reference = '' AND (l.terminal_sn = '' OR term.serial_number = l.terminal_sn)"
-        "     AND NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.txn_id = t.id)) c"
+        "     AND NOT EXISTS (SELECT 1 FROM recon_line x WHERE x.reference <> '' AND x.reference = t.reference)) c"
         "  WHERE c.by_line = 1) w WHERE w.by_txn = 1",
         {"channel": channel_id, "tol": settings.RECON_FUZZY_TOLERANCE_SECONDS},
     )
-    # Every line with a reference has its row already (LEFT JOIN): only reference-less lines
-    # no swipe was close to are left.
-    cursor.execute(
-        f"INSERT INTO recon_match ({_MATCH_COLUMNS})"
-        " SELECT l.line, NULL, false, 1, NULL, NULL, NULL, NULL FROM recon_line l"
-        " WHERE l.reference = '' AND NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.line = l.line)"
-    )
-    if connection.vendor == "postgresql":
-        cursor.execute("ANALYZE recon_match")
 
 
-def _write_results(cursor, *, run: ReconciliationRun) -> None:
+_RESULT_COLUMNS = ("run_id, kind, line, reference, fuzzy, transaction_id, merchant_no, file_amount, file_fee,"
+                   " file_status, our_amount, our_fee, our_status, break_key")
+
+
+def _write_results(cursor, *, run: ReconciliationRun) -> list[tuple]:
+    """Two INSERT ... SELECTs: a result per line (its swipe by reference, or the fuzzy one),
+    then one per swipe no line names. Returns the totals rows (kind, count, file sum, our
+    sum, fuzzy count); on PostgreSQL computed by the inserts themselves."""
     txn, merchant, _ = _tables()
     results = ReconciliationResult._meta.db_table
-    columns = ("run_id, kind, line, reference, fuzzy, transaction_id, merchant_no, file_amount, file_fee,"
-               " file_status, our_amount, our_fee, our_status, break_key")
     compatible = (f"(l.status = x.status OR ({_RANK.format('l.status')} >= 0"
                   f" AND {_RANK.format('x.status')} >= {_RANK.format('l.status')}))")
-    cursor.execute(
-        f"INSERT INTO {results} ({columns})"
+    lines = (
+        f"INSERT INTO {results} ({_RESULT_COLUMNS})"
         " SELECT %s, k.kind, k.line, k.reference, k.fuzzy, k.txn_id, k.merchant_no, k.file_amount, k.file_fee,"
         "  k.status, k.our_amount, k.our_fee, k.our_status,"
         "  CASE WHEN k.kind = 'matched' THEN '' WHEN k.kind = 'duplicate_in_file' THEN k.reference || '#' || k.dup_no"
         "   WHEN k.reference = '' THEN k.fuzzy_key ELSE k.reference END"
-        " FROM (SELECT l.line, l.reference, l.status, l.fuzzy_key, x.dup_no, x.txn_id,"
-        "   (x.fuzzy AND x.txn_id IS NOT NULL) AS fuzzy, COALESCE(m.merchant_no, l.merchant_no) AS merchant_no,"
+        " FROM (SELECT l.line, l.reference, l.status, l.fuzzy_key, x.dup_no, x.txn_id, x.fuzzy,"
+        "   COALESCE(m.merchant_no, l.merchant_no) AS merchant_no,"
         "   l.amount_fen / 100.0 AS file_amount, l.fee_fen / 100.0 AS file_fee,"
         "   CASE WHEN x.dup_no > 1 THEN NULL ELSE x.amount END AS our_amount,"
         "   CASE WHEN x.dup_no > 1 THEN NULL ELSE x.fee END AS our_fee, COALESCE(x.status, '') AS our_status,"
@@ -253,20 +239,43 @@ def _write_results(cursor, *, run: ReconciliationRun) -> None:
         f"    WHEN l.fee_fen IS NOT NULL AND l.fee_fen <> {_fen('x.fee')} THEN 'fee_mismatch'"
         f"    WHEN l.status <> '' AND NOT {compatible} THEN 'status_mismatch'"
         "    ELSE 'matched' END AS kind"
-        "  FROM recon_line l JOIN recon_match x ON x.line = l.line"
-        f"  LEFT JOIN {merchant} m ON m.id = x.merchant_id) k",
-        [run.pk],
+        "  FROM recon_line l JOIN ("
+        # Each line's swipe: by reference (with its occurrence of the reference), else fuzzy.
+        "   SELECT r.line, r.rn AS dup_no, t.id AS txn_id, false AS fuzzy, t.amount, t.fee, t.status,"
+        "    t.merchant_id FROM (SELECT line, reference,"
+        "     row_number() OVER (PARTITION BY reference ORDER BY line) AS rn FROM recon_line WHERE reference <> '') r"
+        f"    LEFT JOIN {txn} t ON t.channel_id = %s AND t.reference = r.reference"
+        "   UNION ALL"
+        "   SELECT l2.line, 1, f.txn_id, f.txn_id IS NOT NULL, f.amount, f.fee, f.status, f.merchant_id"
+        "    FROM recon_line l2 LEFT JOIN recon_fuzzy f ON f.line = l2.line WHERE l2.reference = ''"
+        "  ) x ON x.line = l.line"
+        f"  LEFT JOIN {merchant} m ON m.id = x.merchant_id) k"
     )
     # Our swipes of that channel and date the file does not list (a reversed swipe moved no money).
-    cursor.execute(
-        f"INSERT INTO {results} ({columns})"
+    missing = (
+        f"INSERT INTO {results} ({_RESULT_COLUMNS})"
         " SELECT %s, 'missing_in_file', NULL, t.reference, false, t.id, m.merchant_no, NULL, NULL, '',"
         "  t.amount, t.fee, t.status, t.reference"
         f" FROM {txn} t JOIN {merchant} m ON m.id = t.merchant_id"
         " WHERE t.channel_id = %s AND t.business_date = %s AND t.status <> 'reversed'"
-        "  AND NOT EXISTS (SELECT 1 FROM recon_match x WHERE x.txn_id = t.id AND x.dup_no = 1)",
-        [run.pk, run.channel_id, connection.ops.adapt_datefield_value(run.business_date)],
+        "  AND NOT EXISTS (SELECT 1 FROM recon_line l WHERE l.reference <> '' AND l.reference = t.reference)"
+        "  AND NOT EXISTS (SELECT 1 FROM recon_fuzzy f WHERE f.txn_id = t.id)"
     )
+    day = connection.ops.adapt_datefield_value(run.business_date)
+    statements = [(lines, [run.pk, run.channel_id]), (missing, [run.pk, run.channel_id, day])]
+    totals = "kind, COUNT(*), SUM(file_amount), SUM(our_amount), SUM(CASE WHEN fuzzy THEN 1 ELSE 0 END)"
+    rows = []
+    if connection.vendor == "postgresql":
+        # The totals from the rows as they are inserted, not by reading them back.
+        for sql, params in statements:
+            cursor.execute(f"WITH ins AS ({sql} RETURNING kind, file_amount, our_amount, fuzzy)"
+                           f" SELECT {totals} FROM ins GROUP BY kind", params)
+            rows += cursor.fetchall()
+        return rows
+    for sql, params in statements:
+        cursor.execute(sql, params)
+    cursor.execute(f"SELECT {totals} FROM {results} WHERE run_id = %s GROUP BY kind", [run.pk])
+    return cursor.fetchall()
 
 
 def _tables() -> tuple[str, str, str]:
@@ -276,20 +285,18 @@ def _tables() -> tuple[str, str, str]:
     return Transaction._meta.db_table, Merchant._meta.db_table, Terminal._meta.db_table
 
 
-def _store_totals(run: ReconciliationRun) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT kind, COUNT(*), SUM(file_amount), SUM(our_amount), SUM(CASE WHEN fuzzy THEN 1 ELSE 0 END)"
-            f" FROM {ReconciliationResult._meta.db_table} WHERE run_id = %s GROUP BY kind", [run.pk])
-        rows = cursor.fetchall()
+def _store_totals(run: ReconciliationRun, rows: list[tuple]) -> None:
+    """rows: (kind, count, file sum, our sum, fuzzy count), possibly several per kind."""
     totals = {kind: {"count": 0, "file": "0.00", "ours": "0.00"} for kind in ResultKind.values}
     file_total = our_total = Decimal("0.00")
     fuzzy = 0
     for kind, count, theirs, ours, fuzzy_count in rows:
         theirs, ours = _money(theirs), _money(ours)
-        totals[kind] = {"count": count, "file": str(theirs), "ours": str(ours)}
         file_total += theirs
         our_total += ours
+        known = totals[kind]
+        totals[kind] = {"count": known["count"] + count, "file": str(Decimal(known["file"]) + theirs),
+                        "ours": str(Decimal(known["ours"]) + ours)}
         fuzzy += int(fuzzy_count or 0)
     run.totals, run.file_total, run.our_total, run.fuzzy_matches = totals, file_total, our_total, fuzzy
     run.finished_at = timezone.now()
