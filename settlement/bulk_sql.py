@@ -1,0 +1,110 @@
+"""Many rows in one statement, one parameter per column: `rows_insert` (INSERT ...
+SELECT FROM unnest(...)) and `rows_update` (UPDATE ... FROM unnest(...)).
+
+Each column travels as one PostgreSQL array literal. A multi-row VALUES list hands the
+server rows x columns literals to parse and plan one by one: for a 1,500-event batch
+that was over half of the INSERT's time (bench/README.md, section h9p). The arrays are
+cast to the columns' types without length (varchar, not varchar(64)): an explicit cast
+to varchar(n) truncates silently, an assignment to the column refuses a too-long value
+as a plain INSERT or UPDATE does. SQLite (the embedded default) takes the ORM's
+bulk_create / bulk_update instead, with the same rows.
+"""
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db import connection, models
+
+_TYPMOD = re.compile(r"\(.*?\)")
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _element(value: Any, is_json: bool) -> str:
+    """One array element as array_in reads it; quoted, so no text can pass as NULL or
+    split the array."""
+    if value is None:
+        return "NULL"
+    if is_json:
+        return _quoted(json.dumps(value))
+    if isinstance(value, str):
+        return _quoted(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime | date | time):
+        return _quoted(value.isoformat())
+    return _quoted(str(value))  # int, Decimal, UUID
+
+
+def array_literal(values: Sequence[Any], *, is_json: bool = False) -> str:
+    """`values` as the text of a one-dimensional PostgreSQL array ('{"a","b",NULL}')."""
+    return "{" + ",".join([_element(v, is_json) for v in values]) + "}"
+
+
+def _field(model: type[models.Model], name: str) -> models.Field:
+    """A field by name or column (`payout` or `payout_id`)."""
+    for field in model._meta.concrete_fields:
+        if name in (field.name, field.attname, field.column):
+            return field
+    raise LookupError(f"{model.__name__} has no column {name!r}")
+
+
+def _arrays(fields: list[models.Field], rows: Sequence[Sequence[Any]]) -> tuple[list[str], list[str]]:
+    """(SQL of the unnest arguments, their parameters): one array per field."""
+    args, params = [], []
+    for i, field in enumerate(fields):
+        is_json = isinstance(field, models.JSONField)
+        args.append(f"%s::{_TYPMOD.sub('', field.db_type(connection))}[]")
+        params.append(array_literal([row[i] for row in rows], is_json=is_json))
+    return args, params
+
+
+def rows_insert(
+    model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+    ignore_conflicts: bool = False,
+) -> None:
+    """INSERT `rows` (tuples in `columns` order, raw values: ids for foreign keys, dicts
+    for JSON) in one statement. `ignore_conflicts`: ON CONFLICT DO NOTHING."""
+    if not rows:
+        return
+    fields = [_field(model, c) for c in columns]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**{f.attname: v for f, v in zip(fields, row, strict=True)}) for row in rows],
+            ignore_conflicts=ignore_conflicts,
+        )
+        return
+    qn = connection.ops.quote_name
+    args, params = _arrays(fields, rows)
+    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"SELECT * FROM unnest({', '.join(args)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def rows_update(model: type[models.Model], rows: Sequence[Sequence[Any]], fields: Sequence[str]) -> None:
+    """UPDATE the rows `(pk, *values in fields order)` in one statement; each pk once."""
+    if not rows:
+        return
+    targets = [_field(model, name) for name in fields]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_update(
+            [model(pk=row[0], **{f.attname: v for f, v in zip(targets, row[1:], strict=True)}) for row in rows],
+            [f.name for f in targets],
+        )
+        return
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    pk = model._meta.pk
+    args, params = _arrays([pk, *targets], rows)
+    names = [qn(f.column) for f in targets]
+    sql = (f"UPDATE {table} SET {', '.join(f'{n} = v.{n}' for n in names)} "
+           f"FROM unnest({', '.join(args)}) AS v({qn(pk.column)}, {', '.join(names)}) "
+           f"WHERE {table}.{qn(pk.column)} = v.{qn(pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
