@@ -1,6 +1,6 @@
 """Reconciliation benchmark (issue 12): python -m bench.reconcile
 
-Builds, in its own database `bench_reconcile` (dropped at the end), N swipes of one
+Builds, in its own database (`$BENCH_RECON_DB`, default `bench_reconcile`; dropped at the end), N swipes of one
 channel and business date (default 1,000,000, via generate_series) and a settlement
 file of N lines listing them, with a few faults (one line missing, one unknown, one
 amount off by 0.01). Then, in the same run:
@@ -19,6 +19,7 @@ Options: --rows N (default 1,000,000), --runs N (3), --keep (do not drop the dat
 import argparse
 import io
 import os
+import re
 import statistics
 import sys
 import time
@@ -26,7 +27,9 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-DB_NAME = "bench_reconcile"
+DB_NAME = os.environ.get("BENCH_RECON_DB") or "bench_reconcile"
+if not re.fullmatch(r"[a-z_][a-z0-9_]*", DB_NAME):
+    sys.exit("BENCH_RECON_DB must be a plain lower-case database name")
 DAY = date(2026, 11, 20)
 
 
