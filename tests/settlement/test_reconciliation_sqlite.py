@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["tests/settlement/test_reconciliation.py", "tests/settlement/test_reconciliation_breaks.py",
-             "tests/channels/test_simulator_settlement_files.py"]
+             "tests/channels/test_simulator_settlement_files.py", "tests/settlement/test_bulk_sql.py"]
 
 
 def test_the_sqlite_fork_gives_the_same_results(tmp_path):
