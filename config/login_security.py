@@ -7,8 +7,8 @@ which slows guessing from many addresses without ever refusing the right passwor
 """
 
 import ipaddress
-import time
 from datetime import timedelta
+from time import sleep
 
 from axes.backends import AxesStandaloneBackend
 from axes.models import AccessAttempt
@@ -61,7 +61,7 @@ class DelayedAxesBackend(AxesStandaloneBackend):
         if settings.AXES_ENABLED and request is not None:
             delay = username_delay_seconds(username)
             if delay:
-                time.sleep(delay)
+                sleep(delay)
         return super().authenticate(request, username=username, password=password, **kwargs)
 
 

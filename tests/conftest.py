@@ -18,6 +18,15 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_login_delay(monkeypatch):
+    # The per-username delay before a password check really sleeps (up to 3 s a try):
+    # lockout tests paid ~35 s for it. tests/test_login_security.py records the delays.
+    from config import login_security
+
+    monkeypatch.setattr(login_security, "sleep", lambda seconds: None)
+
+
+@pytest.fixture(autouse=True)
 def _clear_default_cache():
     # API throttles count in the default cache: one test's requests must not throttle the next.
     from django.core.cache import cache

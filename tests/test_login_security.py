@@ -19,7 +19,7 @@ def client_factory():
 @pytest.fixture
 def sleeps(monkeypatch):
     slept: list[float] = []
-    monkeypatch.setattr(login_security.time, "sleep", slept.append)
+    monkeypatch.setattr(login_security, "sleep", slept.append)
     return slept
 
 
