@@ -14,6 +14,9 @@ export SIM_PORT SIM_SCENARIO
 # make test: PostgreSQL and Redis on localhost (CI has them running).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The suite keeps about one of 2 cores busy with 2 workers (subprocesses, browsers and
+# sleeps wait): a third worker fills the idle time.
+TEST_WORKERS ?= 3
 CHROMIUM ?= $(shell command -v chromium || command -v chromium-browser || echo /usr/bin/chromium)
 
 .DEFAULT_GOAL := help
@@ -71,7 +74,7 @@ lint: $(VENV)/.dev-installed ## ruff, Django checks, migrations up to date
 test: $(VENV)/.dev-installed chromium lint compose-check ## Set up and run the whole suite on PostgreSQL + Redis (localhost)
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 	  CHROMIUM_PATH=$(CHROMIUM) DJANGO_ALLOW_ASYNC_UNSAFE=true \
-	  $(VENV)/bin/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	  $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev-installed ## Run the benchmarks (PostgreSQL + Redis on localhost); prints figures and ratios
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) DJANGO_SECURE=false \

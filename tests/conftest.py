@@ -1,5 +1,6 @@
 import os
 import secrets
+import tempfile
 
 import pytest
 
@@ -9,6 +10,26 @@ from tests.factories import MembershipFactory, MerchantFactory, UserFactory
 # plain http: they need a real key and the local (not behind TLS) shape.
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("DJANGO_SECURE", "false")
+
+
+def _metrics_files_of_this_worker() -> None:
+    """Each xdist worker counts in prometheus files of its own: the metrics tests compare
+    a scrape before and after, and the other worker's pushes landed in the shared var/
+    ones. config.metrics opened its files when pytest-django set Django up (before any
+    conftest); a new directory and a new process identifier (`_HOST`, read by its
+    identifier function) make prometheus_client reopen every value there at its next
+    use, as after a fork. Processes the tests start inherit the directory."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    from config import metrics
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"settletrack-prometheus-{worker}-")
+    metrics._HOST = f"{metrics._HOST}-{worker}"
+    metrics.LATE_OPENED.inc(0)  # one use reopens every value, the label-less ones at 0 as at import
+
+
+_metrics_files_of_this_worker()
 
 
 @pytest.fixture(autouse=True)

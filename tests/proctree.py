@@ -6,19 +6,27 @@ import socket
 from pathlib import Path
 
 
-def free_port_in(ports: range) -> int:
-    """The first port of `ports` nobody listens on (xdist workers take different halves)."""
+def worker_ports(ports: range) -> range:
+    """This xdist worker's slice of `ports`: as many slices as workers, so two workers
+    never race for one port (the bind check below is only a check)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    half = len(ports) // 2
-    ordered = list(ports[half:]) + list(ports[:half]) if worker % 2 else list(ports)
-    for port in ordered:
+    size = len(ports) // workers
+    if size < 1:
+        raise RuntimeError(f"ports {ports.start}-{ports.stop - 1} are too few for {workers} workers")
+    return ports[worker * size:(worker + 1) * size]
+
+
+def free_port_in(ports: range) -> int:
+    """The first port of this worker's slice of `ports` nobody listens on."""
+    for port in worker_ports(ports):
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1} for this worker")
 
 
 def children(pid: int) -> list[int]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import requests
 
+from tests.proctree import worker_ports
+
 ROOT = Path(__file__).resolve().parent.parent
 _ports = count()
 # The simulated channel's secrets: it signs answers (and pushes) with SIM_SECRET and
@@ -23,10 +25,11 @@ SIM_POLL_SECRET = "whsec_" + base64.b64encode(b"simulated-acquirer-polling-01").
 
 
 def free_port() -> int:
-    """A port in our 9100-9299 range; xdist workers take different halves."""
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    """A port in our 9100-9299 range, from this xdist worker's slice, in turn (a port
+    just closed is not the next one tried)."""
+    ports = worker_ports(range(9100, 9300))
     while True:
-        port = 9100 + (worker % 2) * 100 + next(_ports) % 100
+        port = ports[next(_ports) % len(ports)]
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

@@ -204,6 +204,9 @@ def _echo_request_id() -> str:
 
 
 def test_the_request_id_travels_in_the_task_headers():
+    # Outside any request, as in a worker (an earlier test's request on this thread may
+    # have left its id: a test client request that raises sends no request_finished).
+    request_id_var.set("-")
     headers: dict = {}
     token = request_id_var.set("rid-task-1")
     try:

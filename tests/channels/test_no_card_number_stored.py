@@ -12,6 +12,7 @@ what the doors would have refused."""
 import io
 import json
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -51,6 +52,9 @@ def text_columns() -> list[tuple[str, str]]:
         return cursor.fetchall()
 
 
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def database_hits() -> tuple[list[tuple[str, str, str]], int]:
     """(table, column, value) of every stored text holding a card number; and how many
     values were read."""
@@ -61,7 +65,9 @@ def database_hits() -> tuple[list[tuple[str, str, str]], int]:
             cursor.execute(f"SELECT {qn(column)}::text FROM {qn(table)} WHERE {qn(column)} IS NOT NULL")
             for (value,) in cursor.fetchall():
                 read += 1
-                if contains_full_pan(value):
+                # A sha256 hex digest (event fingerprints, token hashes) holds a Luhn-valid
+                # 13-19 digit run about once in 250: it is our hash, not a typed number.
+                if contains_full_pan(value) and not SHA256_HEX.fullmatch(value):
                     hits.append((table, column, value[:200]))
     return hits, read
 
