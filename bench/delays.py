@@ -296,6 +296,26 @@ def run(args, command: str, bench_url: str) -> None:
 
     rates: dict[int, list[float]] = {1: [], 2: []}
     flag_run(1)  # warm-up
+    if os.environ.get("BENCH_DELAYS_PROFILE"):  # where one scan's time goes: SQL per statement, then Python
+        import cProfile
+        import pstats
+
+        from django.test.utils import CaptureQueriesContext
+
+        reset()
+        connections.close_all()
+        profile = cProfile.Profile()
+        with CaptureQueriesContext(connection) as queries:
+            profile.enable()
+            t0 = time.perf_counter()
+            delays_flag(now=now)
+            elapsed = time.perf_counter() - t0
+            profile.disable()
+        print(f"profile: one scan {elapsed * 1000:.1f} ms, {len(queries)} statements, "
+              f"SQL {sum(float(q['time']) for q in queries) * 1000:.1f} ms")
+        for q in sorted(queries, key=lambda q: -float(q["time"]))[:8]:
+            print(f"  {float(q['time']) * 1000:7.1f} ms  {q['sql'][:110]}")
+        pstats.Stats(profile).sort_stats("tottime").print_stats(25)
     for scanners in (1, 2):
         for _ in range(3):
             flagged, elapsed = flag_run(scanners)

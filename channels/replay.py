@@ -70,11 +70,16 @@ def replay_claim(*, channel: Channel, webhook_id: str, fingerprint: str, now: da
 def replay_record(*, claim: Claim, status_code: int, answer: bytes) -> None:
     """Inside the request's transaction: keep a success for replays; forget a failure
     (it applied nothing, so a retry is processed afresh)."""
-    pending = WebhookReceipt.objects.filter(pk=claim.receipt_id, status_code__isnull=True)
-    if 200 <= status_code < 300:
-        pending.update(status_code=status_code, answer=zlib.compress(answer, 1))  # level 1: a fraction of the CPU
-    else:
-        pending.delete()
+    # Plain SQL: the ORM's update compiled to the same statement at ~0.5 ms of Python a push.
+    table = WebhookReceipt._meta.db_table
+    with connection.cursor() as cursor:
+        if 200 <= status_code < 300:
+            cursor.execute(
+                f"UPDATE {table} SET status_code = %s, answer = %s WHERE id = %s AND status_code IS NULL",
+                [status_code, zlib.compress(answer, 1), claim.receipt_id],  # level 1: a fraction of the CPU
+            )
+        else:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s AND status_code IS NULL", [claim.receipt_id])
 
 
 def replays_purge(*, now: datetime, batch: int = 5000) -> tuple[int, bool]:

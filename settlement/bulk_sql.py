@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, models
@@ -54,14 +55,18 @@ def _field(model: type[models.Model], name: str) -> models.Field:
     raise LookupError(f"{model.__name__} has no column {name!r}")
 
 
-def _arrays(fields: list[models.Field], rows: Sequence[Sequence[Any]]) -> tuple[list[str], list[str]]:
-    """(SQL of the unnest arguments, their parameters): one array per field."""
-    args, params = [], []
-    for i, field in enumerate(fields):
-        is_json = isinstance(field, models.JSONField)
-        args.append(f"%s::{_TYPMOD.sub('', field.db_type(connection))}[]")
-        params.append(array_literal([row[i] for row in rows], is_json=is_json))
-    return args, params
+@lru_cache(maxsize=128)
+def _plan(model: type[models.Model], names: tuple[str, ...], vendor: str) -> tuple[tuple[models.Field, ...], tuple[str, ...]]:
+    """The fields and their array casts, once per model and column list: looking them up
+    and asking each field its type was a third of a one-event push's bulk_sql time."""
+    fields = tuple(_field(model, name) for name in names)
+    return fields, tuple(f"%s::{_TYPMOD.sub('', field.db_type(connection))}[]" for field in fields)
+
+
+def _arrays(fields: Sequence[models.Field], casts: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """The unnest arguments' parameters: one array literal per field."""
+    return [array_literal([row[i] for row in rows], is_json=isinstance(field, models.JSONField))
+            for i, field in enumerate(fields)]
 
 
 def rows_insert(
@@ -72,7 +77,7 @@ def rows_insert(
     for JSON) in one statement. `ignore_conflicts`: ON CONFLICT DO NOTHING."""
     if not rows:
         return
-    fields = [_field(model, c) for c in columns]
+    fields, casts = _plan(model, tuple(columns), connection.vendor)
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(
             [model(**{f.attname: v for f, v in zip(fields, row, strict=True)}) for row in rows],
@@ -80,9 +85,9 @@ def rows_insert(
         )
         return
     qn = connection.ops.quote_name
-    args, params = _arrays(fields, rows)
+    params = _arrays(fields, casts, rows)
     sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"SELECT * FROM unnest({', '.join(args)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+           f"SELECT * FROM unnest({', '.join(casts)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -91,7 +96,9 @@ def rows_update(model: type[models.Model], rows: Sequence[Sequence[Any]], fields
     """UPDATE the rows `(pk, *values in fields order)` in one statement; each pk once."""
     if not rows:
         return
-    targets = [_field(model, name) for name in fields]
+    pk = model._meta.pk
+    every, casts = _plan(model, (pk.name, *fields), connection.vendor)
+    targets = every[1:]
     if connection.vendor != "postgresql":
         model._default_manager.bulk_update(
             [model(pk=row[0], **{f.attname: v for f, v in zip(targets, row[1:], strict=True)}) for row in rows],
@@ -100,11 +107,10 @@ def rows_update(model: type[models.Model], rows: Sequence[Sequence[Any]], fields
         return
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    pk = model._meta.pk
-    args, params = _arrays([pk, *targets], rows)
+    params = _arrays(every, casts, rows)
     names = [qn(f.column) for f in targets]
     sql = (f"UPDATE {table} SET {', '.join(f'{n} = v.{n}' for n in names)} "
-           f"FROM unnest({', '.join(args)}) AS v({qn(pk.column)}, {', '.join(names)}) "
+           f"FROM unnest({', '.join(casts)}) AS v({qn(pk.column)}, {', '.join(names)}) "
            f"WHERE {table}.{qn(pk.column)} = v.{qn(pk.column)}")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
