@@ -1,5 +1,6 @@
 """Many rows in one statement, one parameter per column: `rows_insert` (INSERT ...
-SELECT FROM unnest(...)) and `rows_update` (UPDATE ... FROM unnest(...)).
+SELECT FROM unnest(...), with an optional ON CONFLICT clause and RETURNING) and
+`rows_update` (UPDATE ... FROM unnest(...)).
 
 Each column travels as one PostgreSQL array literal. A multi-row VALUES list hands the
 server rows x columns literals to parse and plan one by one: for a 1,500-event batch
@@ -71,25 +72,35 @@ def _arrays(fields: Sequence[models.Field], casts: Sequence[str], rows: Sequence
 
 def rows_insert(
     model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
-    ignore_conflicts: bool = False,
-) -> None:
+    ignore_conflicts: bool = False, on_conflict: str = "", returning: Sequence[str] = (),
+) -> list[tuple]:
     """INSERT `rows` (tuples in `columns` order, raw values: ids for foreign keys, dicts
-    for JSON) in one statement. `ignore_conflicts`: ON CONFLICT DO NOTHING."""
+    for JSON) in one statement. `ignore_conflicts`: ON CONFLICT DO NOTHING; or
+    `on_conflict`, the SQL of an ON CONFLICT clause (a partial unique index's target).
+    `returning`: the columns of the inserted rows to hand back, as tuples."""
     if not rows:
-        return
+        return []
     fields, casts = _plan(model, tuple(columns), connection.vendor)
-    if connection.vendor != "postgresql":
+    qn = connection.ops.quote_name
+    conflict = on_conflict or ("ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    tail = (f" {conflict}" if conflict else "") + (
+        f" RETURNING {', '.join(qn(c) for c in returning)}" if returning else "")
+    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+    if connection.vendor == "postgresql":
+        sql, params = head + f"SELECT * FROM unnest({', '.join(casts)})" + tail, _arrays(fields, casts, rows)
+    elif not on_conflict and not returning:
         model._default_manager.bulk_create(
             [model(**{f.attname: v for f, v in zip(fields, row, strict=True)}) for row in rows],
             ignore_conflicts=ignore_conflicts,
         )
-        return
-    qn = connection.ops.quote_name
-    params = _arrays(fields, casts, rows)
-    sql = (f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"SELECT * FROM unnest({', '.join(casts)})" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else ""))
+        return []
+    else:  # SQLite with a conflict target or RETURNING: a VALUES list, each value as its field prepares it
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = head + f"VALUES {', '.join([one] * len(rows))}" + tail
+        params = [f.get_db_prep_save(v, connection) for row in rows for f, v in zip(fields, row, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return [tuple(r) for r in cursor.fetchall()] if returning else []
 
 
 def rows_update(model: type[models.Model], rows: Sequence[Sequence[Any]], fields: Sequence[str]) -> None:

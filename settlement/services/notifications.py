@@ -12,7 +12,6 @@ SKIP LOCKED, so two live senders never send one row twice. A sender killed betwe
 the SMTP answer and its commit leaves the row leased: after the lease it is sent
 again (the only duplicate possible; the stable Message-ID lets a mail system spot it)."""
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +21,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.core.mail.utils import DNS_NAME
-from django.db import connection
 from django.db import transaction as db_transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone, translation
@@ -30,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from config import metrics
+from settlement.bulk_sql import rows_insert
 from settlement.models import Notification
 
 log = logging.getLogger(__name__)
@@ -45,25 +44,18 @@ def notifications_create(
     if not items:
         return []
     rounds = late_rounds or {}
-    one = "(%s, %s, %s, %s, %s, %s, 0, '', %s, %s)"
-    sql = (
-        f"INSERT INTO {Notification._meta.db_table} (merchant_id, transaction_id, case_id, kind, data, created_at, "
-        "email_attempts, email_last_error, email_next_attempt_at, late_round) "
-        f"VALUES {', '.join([one] * len(items))} "
-        "ON CONFLICT (transaction_id, kind, late_round) WHERE transaction_id IS NOT NULL "
-        "AND kind IN ('late', 'arrived') DO NOTHING RETURNING id"
-    )
-    at = connection.ops.adapt_datetimefield_value(now)
     # The sweeper leaves a new row to its own task for a while before taking over.
-    sweep_at = connection.ops.adapt_datetimefield_value(
-        now + timedelta(seconds=settings.NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS)
+    sweep_at = now + timedelta(seconds=settings.NOTIFICATION_EMAIL_SWEEP_AFTER_SECONDS)
+    inserted = rows_insert(
+        Notification,
+        ["merchant_id", "transaction_id", "case_id", "kind", "data", "created_at", "email_attempts",
+         "email_last_error", "email_next_attempt_at", "late_round"],
+        [(m, t, c, kind, data, now, 0, "", sweep_at, rounds.get(t, 0)) for m, t, c, data in items],
+        on_conflict="ON CONFLICT (transaction_id, kind, late_round) WHERE transaction_id IS NOT NULL "
+        "AND kind IN ('late', 'arrived') DO NOTHING",
+        returning=["id"],
     )
-    params = [
-        v for m, t, c, data in items for v in (m, t, c, kind, json.dumps(data), at, sweep_at, rounds.get(t, 0))
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    return [row[0] for row in inserted]
 
 
 def _local(value: str, tz: str) -> str:
