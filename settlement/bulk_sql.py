@@ -58,13 +58,14 @@ def _field(model: type[models.Model], name: str) -> models.Field:
 
 @lru_cache(maxsize=128)
 def _plan(model: type[models.Model], names: tuple[str, ...], vendor: str) -> tuple[tuple[models.Field, ...], tuple[str, ...]]:
-    """The fields and their array casts, once per model and column list: looking them up
-    and asking each field its type was a third of a one-event push's bulk_sql time."""
+    """The fields and their array casts, once per model, column list and database vendor
+    (the casts are the vendor's types): looking them up and asking each field its type
+    was a third of a one-event push's bulk_sql time."""
     fields = tuple(_field(model, name) for name in names)
     return fields, tuple(f"%s::{_TYPMOD.sub('', field.db_type(connection))}[]" for field in fields)
 
 
-def _arrays(fields: Sequence[models.Field], casts: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+def _arrays(fields: Sequence[models.Field], rows: Sequence[Sequence[Any]]) -> list[str]:
     """The unnest arguments' parameters: one array literal per field."""
     return [array_literal([row[i] for row in rows], is_json=isinstance(field, models.JSONField))
             for i, field in enumerate(fields)]
@@ -72,32 +73,30 @@ def _arrays(fields: Sequence[models.Field], casts: Sequence[str], rows: Sequence
 
 def rows_insert(
     model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
-    ignore_conflicts: bool = False, on_conflict: str = "", returning: Sequence[str] = (),
+    on_conflict: str = "", returning: Sequence[str] = (),
 ) -> list[tuple]:
     """INSERT `rows` (tuples in `columns` order, raw values: ids for foreign keys, dicts
-    for JSON) in one statement. `ignore_conflicts`: ON CONFLICT DO NOTHING; or
-    `on_conflict`, the SQL of an ON CONFLICT clause (a partial unique index's target).
-    `returning`: the columns of the inserted rows to hand back, as tuples."""
+    for JSON) in one statement. `on_conflict`: the SQL of an ON CONFLICT clause
+    ("ON CONFLICT DO NOTHING", or a partial unique index's target). `returning`: the
+    columns of the inserted rows to hand back, as tuples."""
     if not rows:
         return []
     fields, casts = _plan(model, tuple(columns), connection.vendor)
-    qn = connection.ops.quote_name
-    conflict = on_conflict or ("ON CONFLICT DO NOTHING" if ignore_conflicts else "")
-    tail = (f" {conflict}" if conflict else "") + (
-        f" RETURNING {', '.join(qn(c) for c in returning)}" if returning else "")
-    head = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-    if connection.vendor == "postgresql":
-        sql, params = head + f"SELECT * FROM unnest({', '.join(casts)})" + tail, _arrays(fields, casts, rows)
-    elif not on_conflict and not returning:
+    if connection.vendor != "postgresql" and not on_conflict and not returning:
         model._default_manager.bulk_create(
-            [model(**{f.attname: v for f, v in zip(fields, row, strict=True)}) for row in rows],
-            ignore_conflicts=ignore_conflicts,
+            [model(**{f.attname: v for f, v in zip(fields, row, strict=True)}) for row in rows]
         )
         return []
-    else:  # SQLite with a conflict target or RETURNING: a VALUES list, each value as its field prepares it
-        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
-        sql = head + f"VALUES {', '.join([one] * len(rows))}" + tail
+    qn = connection.ops.quote_name
+    sql = f"INSERT INTO {qn(model._meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+    if connection.vendor == "postgresql":
+        sql += f"SELECT * FROM unnest({', '.join(casts)})"
+        params = _arrays(fields, rows)
+    else:  # SQLite with a conflict clause or RETURNING: a VALUES list, each value as its field prepares it
+        sql += "VALUES " + ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
         params = [f.get_db_prep_save(v, connection) for row in rows for f, v in zip(fields, row, strict=True)]
+    sql += (f" {on_conflict}" if on_conflict else "") + (
+        f" RETURNING {', '.join(qn(c) for c in returning)}" if returning else "")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [tuple(r) for r in cursor.fetchall()] if returning else []
@@ -118,7 +117,7 @@ def rows_update(model: type[models.Model], rows: Sequence[Sequence[Any]], fields
         return
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
-    params = _arrays(every, casts, rows)
+    params = _arrays(every, rows)
     names = [qn(f.column) for f in targets]
     sql = (f"UPDATE {table} SET {', '.join(f'{n} = v.{n}' for n in names)} "
            f"FROM unnest({', '.join(casts)}) AS v({qn(pk.column)}, {', '.join(names)}) "

@@ -62,12 +62,18 @@ def test_any_text_and_json_round_trip(merchant, reasons, data):
         assert _stored(txn) == rows
 
 
-def test_ignore_conflicts_skips_the_existing_row_and_inserts_the_rest(merchant):
+def test_a_conflict_clause_skips_the_existing_row_and_returning_names_only_new_rows(merchant):
     txn = make_transaction(merchant=merchant)
     first, second = _rows(txn, ["first", "second"], [{}, {}])
-    rows_insert(SettlementEvent, COLUMNS, [first])
-    rows_insert(SettlementEvent, COLUMNS, [first[:11] + ("again",) + first[12:], second], ignore_conflicts=True)
+    assert rows_insert(SettlementEvent, COLUMNS, [first]) == []  # no RETURNING, nothing handed back
+    again = first[:11] + ("again",) + first[12:]
+    new = rows_insert(SettlementEvent, COLUMNS, [again, second],
+                      on_conflict="ON CONFLICT (channel_id, event_id) DO NOTHING", returning=["event_id", "reason"])
+    assert new == [(second[2], "second")]
     assert [row[11] for row in _stored(txn)] == ["first", "second"]
+    third = _rows(txn, ["a", "b", "third"], [{}, {}, {}])[2]
+    assert rows_insert(SettlementEvent, COLUMNS, [third], on_conflict="ON CONFLICT DO NOTHING") == []
+    assert [row[11] for row in _stored(txn)] == ["first", "second", "third"]
 
 
 def test_a_too_long_value_is_never_truncated(merchant):
