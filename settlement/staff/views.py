@@ -73,9 +73,7 @@ def _queue_cases(params, *, user, now):
     )
     q = data.get("q", "").strip()
     cases = search.queue_age(case_queue(filters=filters, now=now), data.get("age", ""), now=now)
-    cases = search.queue_view(search.queue_search(cases, q), data.get("view", ""), user=user, now=now)
-    if q:
-        cases = search.materialize_matches(cases)
+    cases = search.queue_search(search.queue_view(cases, data.get("view", ""), user=user, now=now), q)
     # Cases of an open incident are one incident row, unless that incident (or a search) is asked for.
     listed = cases if (filters.incident or q) else cases.exclude(incident_id__in=_OPEN_INCIDENT_IDS)
     return form, filters, data, cases, listed

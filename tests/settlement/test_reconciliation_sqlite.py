@@ -1,6 +1,7 @@
 """Reconciliation forks by database (COPY and epoch arithmetic on PostgreSQL, executemany
 and julianday on SQLite, `make run`'s default): the same scenarios run through the SQLite
-fork here, in a child pytest, while the suite itself runs them on PostgreSQL."""
+fork here, in a child pytest, while the suite itself runs them on PostgreSQL. The staff
+search rides along: its UNION of arms and trigram-free LIKE run on SQLite under `make run`."""
 
 import os
 import subprocess
@@ -9,7 +10,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["tests/settlement/test_reconciliation.py", "tests/settlement/test_reconciliation_breaks.py",
-             "tests/channels/test_simulator_settlement_files.py", "tests/settlement/test_bulk_sql.py"]
+             "tests/channels/test_simulator_settlement_files.py", "tests/settlement/test_bulk_sql.py",
+             "tests/settlement/test_staff_workspace.py::test_search_finds_by_every_key",
+             "tests/settlement/test_staff_workspace.py::test_a_search_finds_the_same_cases_whether_its_matches_are_few_or_many"]
 
 
 def test_the_sqlite_fork_gives_the_same_results(tmp_path):

@@ -199,7 +199,7 @@ def test_queue_query_count_is_fixed_with_views_search_and_sorting(client, staff_
         params = {"q": "Shop", "view": "unassigned", "sort": "-days_late"}
         client.get("/staff/", params)
         # as the plain queue, less the incident rows (a search lists incident cases inline),
-        # plus the search's matching ids (search.materialize_matches)
+        # plus the search's matching ids (search.queue_search)
         with django_assert_num_queries(QUEUE_QUERIES + banner):
             assert client.get("/staff/", params).status_code == 200
         for _ in range(4):
