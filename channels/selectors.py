@@ -34,11 +34,17 @@ def calendar_by_code(code: str) -> BusinessCalendar | None:
     return BusinessCalendar.objects.filter(code=code).first()
 
 
+def next_year_watched(today: date) -> bool:
+    """From 1 November on (when China's State Council usually publishes the schedule)
+    next year's calendars are a task until they are complete."""
+    return today.month >= 11
+
+
 def calendars_missing_next_year(*, today: date) -> list[BusinessCalendar]:
-    """Calendars of channels whose next year is not marked complete, from 1 November
-    on (when China's State Council usually publishes the schedule); empty before that.
-    Used by the staff banner and /healthz (`calendar_next_year`)."""
-    if today.month < 11:
+    """Calendars of channels whose next year is not marked complete, while
+    next_year_watched; empty before that. Used by /healthz (`calendar_next_year`); the
+    staff queue reads the same from its channel list (staff.selectors.queue_channels)."""
+    if not next_year_watched(today):
         return []
     done = CalendarYear.objects.filter(year=today.year + 1, complete=True).values("calendar_id")
     return list(

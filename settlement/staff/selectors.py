@@ -1,10 +1,10 @@
 """Reads for the staff pages: the queue (open cases by urgency) and one case."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from settlement.models import ChannelIncident, FollowUpCase, SettlementEvent
@@ -69,14 +69,20 @@ def queue_totals(qs: QuerySet[FollowUpCase], *, listed_only: Q | None = None) ->
 
 
 def open_incidents() -> list[ChannelIncident]:
-    """One row per channel incident, with how many cases and how much money it holds."""
-    open_cases = ~Q(cases__status=FollowUpCase.Status.RESOLVED)
-    return list(
-        ChannelIncident.objects.filter(status=ChannelIncident.Status.OPEN)
-        .select_related("channel")
-        .annotate(n=Count("cases", filter=open_cases), amount=Sum("cases__amount_at_stake", filter=open_cases))
-        .order_by("opened_at")
-    )
+    """One row per open channel incident, with how many unresolved cases and how much
+    money it holds (`n`, `amount`). The counts are a second query, run only when an
+    incident is open: most pages have none, and the annotated join cost more to build
+    than to run."""
+    incidents = list(ChannelIncident.objects.filter(status=ChannelIncident.Status.OPEN).select_related("channel")
+                     .order_by("opened_at"))
+    if incidents:
+        counts = {row["incident_id"]: row for row in FollowUpCase.objects.filter(incident__in=incidents)
+                  .exclude(status=FollowUpCase.Status.RESOLVED).order_by()
+                  .values("incident_id").annotate(n=Count("id"), amount=Sum("amount_at_stake"))}
+        for incident in incidents:
+            row = counts.get(incident.pk, {})
+            incident.n, incident.amount = row.get("n", 0), row.get("amount")
+    return incidents
 
 
 def case_detail(case_id: int) -> FollowUpCase:
@@ -93,43 +99,65 @@ def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
                 .order_by("occurred_at", "id"))
 
 
-def queue_channels() -> list:
-    """Every channel, once per queue page: the channel filter, the poll-apply banner and
-    the at-risk horizon (the largest grace) all read this one small list."""
-    from channels.models import Channel
+def queue_channels(*, today: date) -> list:
+    """Every channel, once per queue page: the channel filter, the poll-apply banner, the
+    at-risk horizon (the largest grace) and, while next year is watched, whether each
+    channel's calendar has next year complete (`next_year_complete`, calendars_missing)
+    all read this one small list."""
+    from channels.models import CalendarYear, Channel
+    from channels.selectors import next_year_watched
 
-    return list(Channel.objects.only("id", "code", "name", "grace_minutes", "poll_apply_error", "poll_apply_error_at")
-                .order_by("code"))
+    qs = (Channel.objects.select_related("calendar")
+          .only("id", "code", "name", "grace_minutes", "poll_apply_error", "poll_apply_error_at", "calendar__code",
+                "calendar__name")
+          .order_by("code"))
+    if next_year_watched(today):
+        done = CalendarYear.objects.filter(calendar_id=OuterRef("calendar_id"), year=today.year + 1, complete=True)
+        qs = qs.annotate(next_year_complete=Exists(done))
+    return list(qs)
 
 
-def at_risk_swipes(*, now: datetime | None = None, limit: int = 10, grace: int | None = None) -> tuple[dict, list]:
+def calendars_missing(channels: list, *, today: date) -> list:
+    """The calendars of `channels` (queue_channels) whose next year is not complete, by
+    code: channels.selectors.calendars_missing_next_year without another query."""
+    from channels.selectors import next_year_watched
+
+    if not next_year_watched(today):
+        return []
+    missing = {c.calendar.code: c.calendar for c in channels if not c.next_year_complete}
+    return [missing[code] for code in sorted(missing)]
+
+
+def at_risk_swipes(*, channels: list, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
     """Swipes marked at risk and not late yet: the early warning. Their overdue_at lies
-    within lead + grace from now, so this is a short range of txn_overdue_unflagged.
-    One query: the totals ride on the rows as window aggregates (computed before the
-    LIMIT, so they count every match). `grace`: the largest channel grace, if known."""
+    within lead + grace (the largest of `channels`, queue_channels) from now, so this is
+    a short range of txn_overdue_unflagged. One query: the totals ride on the rows as
+    window aggregates (computed before the LIMIT, so they count every match). Rows are
+    dicts with the columns shown; the channel code comes from `channels`, not a join."""
     from django.conf import settings
-    from django.db.models import Max, Window
+    from django.db.models import Window
 
-    from channels.models import Channel
     from settlement.lifecycle import NON_FINAL_STATUSES
     from settlement.models import Transaction
 
     now = now or timezone.now()
-    if grace is None:
-        grace = Channel.objects.aggregate(g=Max("grace_minutes"))["g"] or 0
+    grace = max((c.grace_minutes for c in channels), default=0)
     horizon = now + timedelta(minutes=settings.DELAYS_AT_RISK_LEAD_MINUTES + grace)
-    qs = Transaction.objects.filter(
-        status__in=list(NON_FINAL_STATUSES), delayed_since__isnull=True, overdue_at__lte=horizon,
-        at_risk_since__isnull=False,
-    )
-    # Only what the banner shows: the swipe row alone is ~40 columns.
-    rows = list(qs.select_related("merchant", "channel")
-                .only("reference", "amount", "status", "overdue_at", "merchant__name", "channel__code")
-                .annotate(risk_n=Window(Count("id")), risk_amount=Window(Sum("amount")))
-                .order_by("overdue_at", "id")[:limit])
+    rows = list(
+        Transaction.objects.filter(status__in=list(NON_FINAL_STATUSES), delayed_since__isnull=True,
+                                   overdue_at__lte=horizon, at_risk_since__isnull=False)
+        .annotate(risk_n=Window(Count("id")), risk_amount=Window(Sum("amount")))
+        .order_by("overdue_at", "id")
+        .values("reference", "amount", "status", "overdue_at", "channel_id", "merchant__name", "risk_n",
+                "risk_amount")[:limit])
     if not rows:
         return {"count": 0, "amount": Decimal("0")}, []
-    return {"count": rows[0].risk_n, "amount": rows[0].risk_amount or Decimal("0")}, rows
+    codes = {c.id: c.code for c in channels}
+    labels = dict(Transaction._meta.get_field("status").flatchoices)
+    for row in rows:
+        row["channel_code"] = codes.get(row["channel_id"], "")
+        row["status_label"] = labels.get(row["status"], row["status"])
+    return {"count": rows[0]["risk_n"], "amount": rows[0]["risk_amount"] or Decimal("0")}, rows
 
 
 @dataclass(frozen=True)

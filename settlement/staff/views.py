@@ -15,7 +15,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from channels.selectors import calendars_missing_next_year
 from settlement.lifecycle import Outcome, Status
 from settlement.models import ChannelIncident, FollowUpCase
 from settlement.models.cases import Cause
@@ -44,6 +43,7 @@ from settlement.staff.rows import queue_rows
 from settlement.staff.selectors import (
     QueueFilters,
     at_risk_swipes,
+    calendars_missing,
     case_detail,
     case_queue,
     case_timeline,
@@ -117,9 +117,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     # A history restore (back button after hx-push-url) needs the whole page.
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     full = not partial
-    channels = queue_channels() if full else []  # the filter form and banners are not in the htmx partial
-    at_risk, at_risk_rows = at_risk_swipes(now=now, grace=max((c.grace_minutes for c in channels), default=0)) \
-        if full else ({}, [])
+    today = timezone.localdate(now)
+    channels = queue_channels(today=today) if full else []  # the filter form and banners are not in the htmx partial
+    at_risk, at_risk_rows = at_risk_swipes(now=now, channels=channels) if full else ({}, [])
     cause_labels = {k: str(v) for k, v in Cause.choices}
     status_labels = {k: str(v) for k, v in FollowUpCase.Status.choices}
     can_bulk = has_role(request.user, Role.SUPERVISOR)
@@ -139,8 +139,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "querystring": _querystring(request),
         "queue_url": reverse("staff:queue"),  # once, not in each of the page's ~20 links and forms
         # From 1 November: next year's calendar is a task until it is complete.
-        "calendars_missing": calendars_missing_next_year(today=timezone.localdate(now)) if full else [],
-        "next_year": timezone.localdate(now).year + 1,
+        "calendars_missing": calendars_missing(channels, today=today),
+        "next_year": today.year + 1,
 
         "sort_links": _sort_links(request),
         # Labels translated once per page, not once per row (get_FOO_display rebuilds its choices).
