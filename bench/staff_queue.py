@@ -64,13 +64,13 @@ def build(cases: int, merchants: int) -> None:
         cur.execute(
             """INSERT INTO settlement_followupcase (reference, transaction_id, merchant_id, channel_id, status, origin,
                    cause, cause_evidence, amount_at_stake, opened_at, sla_due_at, last_action_at, outcome,
-                   new_expected_reason, escalated_at, sla_paused_at)
+                   new_expected_reason, escalated_at, sla_paused_at, card_last4)
                SELECT 'L2612-' || lpad(t.id::text, 6, '0'), t.id, t.merchant_id, t.channel_id,
                       (ARRAY['open', 'claimed', 'escalated', 'waiting_merchant', 'open'])[1 + t.id % 5], 'detected',
                       'clearing_house', '{}', t.amount, t.delayed_since,
                       now() + ((t.id % 97) - 30) * interval '1 hour', t.delayed_since, '', '',
                       CASE WHEN t.id % 5 = 2 THEN t.delayed_since END,
-                      CASE WHEN t.id % 5 = 3 THEN now() END
+                      CASE WHEN t.id % 5 = 3 THEN now() END, right(t.masked_pan, 4)
                FROM settlement_transaction t""")
         cur.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: visibility map set (index-only scans)
 

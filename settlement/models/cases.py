@@ -140,6 +140,10 @@ class FollowUpCase(models.Model):
     # The swipe's expected_by, copied so the queue sorts and buckets by days late without
     # joining the swipes; kept in step by reschedule. Null for a case without a swipe.
     due_at = models.DateTimeField(null=True, blank=True)
+    # The last 4 digits of the swipe's masked card number, copied so the queue's search
+    # finds a case by them on the (small) case table, not by a LIKE over every swipe.
+    # "" for a case without a card. A swipe's card never changes.
+    card_last4 = models.CharField(max_length=4, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -196,6 +200,8 @@ class FollowUpCase(models.Model):
             # Days late: when the money was due (the case's opening without a swipe).
             models.Index(Coalesce("due_at", "opened_at"), "id", name="case_open_by_due",
                          condition=~Q(status="resolved")),
+            # The search box's last 4 digits.
+            models.Index(fields=["card_last4"], name="case_open_by_last4", condition=~Q(status="resolved")),
             # The missed-arrival scan: promised arrivals not yet found missed, by time.
             models.Index(
                 fields=["new_expected_by"], name="case_promise_unmissed",
@@ -207,10 +213,12 @@ class FollowUpCase(models.Model):
         return self.reference
 
     def save(self, *args, **kwargs):
-        # A new case copies its swipe's due time (no query when the swipe is at hand).
-        if self._state.adding and self.due_at is None and self.transaction_id:
+        # A new case copies its swipe's due time and card digits (no query when the swipe is at hand).
+        if self._state.adding and self.transaction_id and (self.due_at is None or not self.card_last4):
             txn = self.transaction
-            self.due_at = txn.expected_by
+            if self.due_at is None:
+                self.due_at = txn.expected_by
+            self.card_last4 = self.card_last4 or txn.masked_pan[-4:]
         super().save(*args, **kwargs)
 
 

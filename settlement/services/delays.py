@@ -54,7 +54,7 @@ _NON_FINAL_SQL = ", ".join(f"'{s}'" for s in sorted(NON_FINAL_STATUSES))
 _LATE_WHERE = f"status IN ({_NON_FINAL_SQL}) AND delayed_since IS NULL AND overdue_at <= %s"
 _RETURNED = (
     "id", "channel_id", "merchant_id", "reference", "amount", "status", "business_date",
-    "expected_by", "overdue_at", "payout_id", "calendar_incomplete", "late_round",
+    "expected_by", "overdue_at", "payout_id", "calendar_incomplete", "late_round", "masked_pan",
 )
 
 
@@ -72,6 +72,7 @@ class LateRow:
     payout_id: int | None
     calendar_incomplete: bool
     late_round: int = 0  # > 0: late again after a reschedule; its ids carry the round
+    masked_pan: str = ""  # its last 4 digits go on the case (FollowUpCase.card_last4)
 
 
 @dataclass
@@ -256,14 +257,15 @@ def _flag_batch(*, now: datetime, limit: int) -> FlagReport:
         case_rows.append([
             f"{reference_prefix}{r.id:06d}{f'-{r.late_round}' if r.late_round else ''}", r.id, r.merchant_id, r.channel_id, incidents.get(r.channel_id),
             FollowUpCase.Status.OPEN, FollowUpCase.Origin.DETECTED, suggestion.cause,
-            suggestion.evidence, r.amount, now, sla, now, "", r.expected_by,
+            suggestion.evidence, r.amount, now, sla, now, "", r.expected_by, (r.masked_pan or "")[-4:],
         ])
     # One array per column (settlement.bulk_sql): a VALUES list of 1,000 x 15 literals
     # was the scan's dearest statement (71 of 266 ms, bench.delays profile).
     opened = rows_insert(
         FollowUpCase,
         ["reference", "transaction_id", "merchant_id", "channel_id", "incident_id", "status", "origin", "cause",
-         "cause_evidence", "amount_at_stake", "opened_at", "sla_due_at", "last_action_at", "outcome", "due_at"],
+         "cause_evidence", "amount_at_stake", "opened_at", "sla_due_at", "last_action_at", "outcome", "due_at",
+         "card_last4"],
         case_rows,
         # Against case_one_open_per_txn: a swipe with an open case (another scanner's,
         # or a merchant inquiry) keeps that one.

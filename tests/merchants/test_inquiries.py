@@ -21,6 +21,8 @@ def test_opening_an_inquiry_creates_a_case_in_the_staff_queue(shop, merchant_use
     assert case.reference.startswith("C") and case.reference.endswith(f"-{case.pk:06d}")
     entry = result.entry
     assert entry.kind == CaseEntry.Kind.MERCHANT_MESSAGE and entry.visible_to_merchant and entry.body == "钱没到"
+    # what the staff search finds it by, copied from the swipe
+    assert case.card_last4 == shop.on_the_way.masked_pan[-4:] and case.due_at == shop.on_the_way.expected_by
 
 
 def test_an_inquiry_about_a_swipe_with_an_open_case_joins_it(shop, merchant_user):

@@ -15,10 +15,11 @@ pytestmark = pytest.mark.django_db
 SH = ZoneInfo("Asia/Shanghai")
 
 
-def open_case(*, merchant=None, amount="128.00", captured_at=None, **fields) -> FollowUpCase:
+def open_case(*, merchant=None, amount="128.00", captured_at=None, masked_pan="622202******1234",
+              **fields) -> FollowUpCase:
     """A late swipe found by the real scan; then adjust the case for the test."""
     merchant = merchant or MerchantFactory()
-    txn = make_transaction(merchant=merchant, amount=amount,
+    txn = make_transaction(merchant=merchant, amount=amount, masked_pan=masked_pan,
                            captured_at=captured_at or timezone.now() - timedelta(days=5))
     delays_flag(now=txn.overdue_at + timedelta(minutes=1))
     case = FollowUpCase.objects.get(transaction=txn)

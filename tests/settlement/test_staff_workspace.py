@@ -132,8 +132,9 @@ def test_a_missed_arrival_comes_back_to_the_top_of_the_queue(client, staff_user)
 def three_cases():
     a = open_case(merchant=MerchantFactory(merchant_no="M100003", name="鲜果坊 Fresh Fruit"), amount="66.00")
     b = open_case(merchant=MerchantFactory(merchant_no="M200777", name="川味小馆"), amount="900.00")
-    c = open_case(merchant=MerchantFactory(merchant_no="M300001", name="晨光文具"), amount="10.00")
-    Transaction.objects.filter(pk=c.transaction_id).update(masked_pan="622202******9876")
+    c = open_case(merchant=MerchantFactory(merchant_no="M300001", name="晨光文具"), amount="10.00",
+                  masked_pan="622202******9876")
+    assert c.card_last4 == "9876"  # the late scan copied the card's last 4 digits onto the case
     return a, b, c
 
 
