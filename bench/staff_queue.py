@@ -1,9 +1,9 @@
 """The staff queue with 10,000 open cases (issue 11), next to a plain Django JSON view.
 
-    python -m bench.staff_queue [--cases 10000] [--merchants 500] [--seconds 6] [--runs 3] [--keep]
+    python -m bench.staff_queue [--cases 10000] [--merchants 500] [--swipes 200000] [--seconds 6] [--runs 3] [--keep]
 
-Builds a separate database `bench_staff` (migrated; swipes and their open cases made
-with INSERT ... SELECT generate_series), serves the app with gunicorn (the settings of
+Builds a separate database `bench_staff` (migrated; late swipes and their open cases,
+and --swipes credited swipes without a case, made with INSERT ... SELECT generate_series), serves the app with gunicorn (the settings of
 bench.dashboard) and drives it with 2 staff clients cycling through every saved view,
 every sort and every kind of search. Baseline in the same run: /healthz. Medians of
 --runs runs. Goal: any view, sort or search p99 <= 50 ms.
@@ -24,7 +24,7 @@ DB_NAME = os.environ.get("BENCH_STAFF_DB", "bench_staff")  # another name lets t
 CLIENTS = 2
 
 
-def build(cases: int, merchants: int) -> None:
+def build(cases: int, merchants: int, swipes: int) -> None:
     from django.core.management import call_command
     from django.db import connection
 
@@ -60,6 +60,19 @@ def build(cases: int, merchants: int) -> None:
                CROSS JOIN LATERAL (SELECT now() - interval '2 days' - ((g::bigint * 7) %% 3456000) * interval '1 second'
                                    AS cap) c""",
             {"ch": channel.pk, "m0": m0, "n": merchants, "cases": cases})
+        # Swipes that arrived on time, no case: the swipe table is far bigger than the queue
+        # in real life, and a search must not scan it.
+        cur.execute(
+            """INSERT INTO settlement_transaction (reference, amount, fee, net, currency, masked_pan, method,
+                   captured_at, status, resume_status, business_date, expected_by, overdue_at, calendar_incomplete,
+                   last_event_at, poll_attempts, created_at, updated_at, channel_id, merchant_id)
+               SELECT 'S' || lpad(g::text, 10, '0'), 100, 0.60, 99.40, 'CNY',
+                      '622202******' || lpad(((g::bigint * 7907) %% 10000)::text, 4, '0'), 'chip',
+                      now() - interval '60 days' + (g %% 5000000) * interval '1 second', 'credited', '',
+                      current_date - 60, now() - interval '59 days', now() - interval '59 days', false,
+                      now() - interval '59 days', 0, now(), now(), %(ch)s, %(m0)s + (g %% %(n)s)
+               FROM generate_series(1, %(swipes)s) g""",
+            {"ch": channel.pk, "m0": m0, "n": merchants, "swipes": swipes})
         # One open case each: a mix of statuses, assignees and SLA times (some breached).
         cur.execute(
             """INSERT INTO settlement_followupcase (reference, transaction_id, merchant_id, channel_id, status, origin,
@@ -71,7 +84,7 @@ def build(cases: int, merchants: int) -> None:
                       now() + ((t.id % 97) - 30) * interval '1 hour', t.delayed_since, '', '',
                       CASE WHEN t.id % 5 = 2 THEN t.delayed_since END,
                       CASE WHEN t.id % 5 = 3 THEN now() END, right(t.masked_pan, 4)
-               FROM settlement_transaction t""")
+               FROM settlement_transaction t WHERE t.delayed_since IS NOT NULL""")
         cur.execute("VACUUM ANALYZE")  # the steady state autovacuum keeps: visibility map set (index-only scans)
 
 
@@ -112,6 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=10_000)
     parser.add_argument("--merchants", type=int, default=500)
+    parser.add_argument("--swipes", type=int, default=200_000, help="credited swipes without a case, beside them")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true")
@@ -127,8 +141,9 @@ def main() -> None:
         from django.db import connection
 
         t0 = time.perf_counter()
-        build(args.cases, args.merchants)
-        log(f"built {args.cases:,} open cases over {args.merchants:,} merchants in {time.perf_counter() - t0:.1f} s")
+        build(args.cases, args.merchants, args.swipes)
+        log(f"built {args.cases:,} open cases and {args.swipes:,} credited swipes over {args.merchants:,} merchants "
+            f"in {time.perf_counter() - t0:.1f} s")
         cookie = staff_cookie()
         connection.close()
         gunicorn = dashboard.start_gunicorn()
@@ -148,7 +163,7 @@ def main() -> None:
 
         log("")
         log(f"command: python -m bench.staff_queue {' '.join(sys.argv[1:])}")
-        log(f"setup: {args.cases:,} open cases, {CLIENTS} clients, gunicorn -w {dashboard.GUNICORN_WORKERS}, "
+        log(f"setup: {args.cases:,} open cases, {args.swipes:,} more swipes, {CLIENTS} clients, gunicorn -w {dashboard.GUNICORN_WORKERS}, "
             f"{args.runs} runs x {args.seconds:.0f} s, medians; load average {os.getloadavg()[0]:.1f}")
         log(f"baseline plain view (/healthz): {med(base_runs, lambda r: r['rps']):,.0f} req/s, "
             f"p99 {med(base_runs, lambda r: pct(r['lat'], 0.99)):.1f} ms")
