@@ -22,10 +22,14 @@ def test_staff_filters_claims_notes_and_resolves(live_server, page, monkeypatch)
 
     monkeypatch.setattr(send_notification_emails, "delay", lambda ids: None)  # no broker needed
     UserFactory(username="agent", is_staff=True, password="correct-horse-battery")
+    # Ten days back: late by now whatever today is. Three days back, early on a Monday in
+    # Shanghai, was a Friday swipe due later that Monday (T1 over the weekend): the scan ran
+    # "in the future" and the case's opening sorted after the agent's actions in its history.
     held = make_transaction(merchant=MerchantFactory(name="老王便利店"), amount="1280.00",
-                            captured_at=timezone.now() - timedelta(days=3))
+                            captured_at=timezone.now() - timedelta(days=10))
     other = make_transaction(merchant=MerchantFactory(name="鲜果坊"), amount="66.00",
-                             captured_at=timezone.now() - timedelta(days=3))
+                             captured_at=timezone.now() - timedelta(days=10))
+    assert max(held.overdue_at, other.overdue_at) < timezone.now()
     delays_flag(now=max(held.overdue_at, other.overdue_at) + timedelta(minutes=1))
     FollowUpCase.objects.filter(transaction=held).update(cause="risk_hold")
     case = FollowUpCase.objects.get(transaction=held)
