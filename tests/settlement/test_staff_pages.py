@@ -255,13 +255,19 @@ def test_incident_is_one_row_and_resolving_it_sends_cases_back(client, superviso
 def test_at_risk_swipes_are_shown_before_they_are_late(client, staff_user):
     from settlement.services.delays import delays_mark_at_risk
 
-    txn = make_transaction(merchant=MerchantFactory(), amount="321.00", captured_at=timezone.now() - timedelta(hours=20))
+    txn = make_transaction(merchant=MerchantFactory(name="鲜果坊"), amount="321.00",
+                           captured_at=timezone.now() - timedelta(hours=20))
     now = txn.expected_by - timedelta(minutes=10)
     with time_machine.travel(now, tick=False):
         assert delays_mark_at_risk() == 1
         client.force_login(staff_user)
         html = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "1 swipe at risk" in html and txn.reference in html and "321.00" in html
+        zh = client.get("/staff/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "1 swipe at risk" in html and "321.00" in html
+    row = html[html.index('id="at-risk"'):html.index("</details>", html.index('id="at-risk"'))]
+    assert f"{txn.channel.code} · {txn.reference}" in row and "鲜果坊" in row and "Captured" in row
+    zh_row = zh[zh.index('id="at-risk"'):zh.index("</details>", zh.index('id="at-risk"'))]
+    assert "Captured" not in zh_row  # the status label in the page's language
 
 
 def test_a_case_closed_by_the_arrival_shows_how_late_it_was(client, staff_user):
