@@ -3,9 +3,10 @@
     python -m bench.staff_queue [--cases 10000] [--merchants 500] [--swipes 200000] [--seconds 6] [--runs 3] [--keep]
 
 Builds a separate database `bench_staff` (migrated; late swipes and their open cases,
-and --swipes credited swipes without a case, made with INSERT ... SELECT generate_series), serves the app with gunicorn (the settings of
-bench.dashboard) and drives it with 2 staff clients cycling through every saved view,
-every sort and every kind of search. Baseline in the same run: /healthz. Medians of
+and --swipes credited swipes without a case, made with INSERT ... SELECT
+generate_series), serves the app with gunicorn (the settings of bench.dashboard) and
+drives it with 2 staff clients cycling through every saved view, every sort and every
+kind of search. Baseline in the same run: /healthz. Medians of
 --runs runs. Goal: any view, sort or search p99 <= 50 ms.
 """
 
@@ -163,8 +164,8 @@ def main() -> None:
 
         log("")
         log(f"command: python -m bench.staff_queue {' '.join(sys.argv[1:])}")
-        log(f"setup: {args.cases:,} open cases, {args.swipes:,} more swipes, {CLIENTS} clients, gunicorn -w {dashboard.GUNICORN_WORKERS}, "
-            f"{args.runs} runs x {args.seconds:.0f} s, medians; load average {os.getloadavg()[0]:.1f}")
+        log(f"setup: {args.cases:,} open cases, {args.swipes:,} more swipes, {CLIENTS} clients, "
+            f"gunicorn -w {dashboard.GUNICORN_WORKERS}, {args.runs} runs x {args.seconds:.0f} s, medians; load average {os.getloadavg()[0]:.1f}")
         log(f"baseline plain view (/healthz): {med(base_runs, lambda r: r['rps']):,.0f} req/s, "
             f"p99 {med(base_runs, lambda r: pct(r['lat'], 0.99)):.1f} ms")
         p99 = med(queue_runs, lambda r: pct(r["lat"], 0.99))

@@ -1,6 +1,8 @@
 import time
 from datetime import date
 
+from django.db.models import Exists, OuterRef, QuerySet
+
 from channels.business_days import BusinessDays
 from channels.models import BusinessCalendar, CalendarDay, CalendarYear, Channel, ChannelSecret
 from channels.poll_signing import PollSigning
@@ -40,16 +42,32 @@ def next_year_watched(today: date) -> bool:
     return today.month >= 11
 
 
-def calendars_missing_next_year(*, today: date) -> list[BusinessCalendar]:
-    """Calendars of channels whose next year is not marked complete, while
-    next_year_watched; empty before that. Used by /healthz (`calendar_next_year`); the
-    staff queue reads the same from its channel list (staff.selectors.queue_channels)."""
+def with_next_year_complete(channels: QuerySet[Channel], *, today: date) -> QuerySet[Channel]:
+    """`channels` with `next_year_complete` (their calendar's next year is marked
+    complete) while next_year_watched; unchanged before that."""
+    if not next_year_watched(today):
+        return channels
+    done = CalendarYear.objects.filter(calendar_id=OuterRef("calendar_id"), year=today.year + 1, complete=True)
+    return channels.annotate(next_year_complete=Exists(done))
+
+
+def calendars_missing_among(channels, *, today: date) -> list[BusinessCalendar]:
+    """The calendars of `channels` (read through with_next_year_complete, calendar
+    loaded) whose next year is not complete, by code; empty before 1 November."""
     if not next_year_watched(today):
         return []
-    done = CalendarYear.objects.filter(year=today.year + 1, complete=True).values("calendar_id")
-    return list(
-        BusinessCalendar.objects.filter(channels__isnull=False).exclude(id__in=done).distinct().order_by("code")
-    )
+    missing = {c.calendar.code: c.calendar for c in channels if not c.next_year_complete}
+    return [missing[code] for code in sorted(missing)]
+
+
+def calendars_missing_next_year(*, today: date) -> list[BusinessCalendar]:
+    """Calendars of channels whose next year is not marked complete, from 1 November on.
+    Used by /healthz (`calendar_next_year`); the staff queue reads the same from the
+    channel list it loads anyway (staff.selectors.queue_channels)."""
+    if not next_year_watched(today):
+        return []  # no query
+    channels = with_next_year_complete(Channel.objects.select_related("calendar"), today=today)
+    return calendars_missing_among(channels, today=today)
 
 
 def poll_signing_for(channel: Channel) -> PollSigning:

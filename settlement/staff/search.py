@@ -41,7 +41,9 @@ def with_arrival(qs: QuerySet[FollowUpCase]) -> QuerySet[FollowUpCase]:
 def _search_arms(q: str) -> list[Q]:
     """What `q` matches, one condition per way of matching: merchant no or name (part),
     swipe reference, case number (part), the card's last 4 digits. Swipes and merchants
-    are subqueries, not joins, so each condition stays on the case table."""
+    are subqueries, not joins, so each condition stays on the case table. Their order is
+    the OR's of a broad search: the hashed subqueries first (an OR stops at its first true
+    arm), UPPER(...) LIKE, the dearest test per row, after them."""
     merchants = Merchant.objects.filter(Q(merchant_no__icontains=q) | Q(name__icontains=q)).values("id")
     # A reference is unique per channel (txn_unique_reference leads with the channel):
     # naming every channel lets the index find it in one probe per channel. Without the
@@ -58,8 +60,8 @@ def queue_search(qs: QuerySet[FollowUpCase], q: str) -> QuerySet[FollowUpCase]:
 
     Most searches (a reference, a case number, one merchant) match few cases: their ids
     are fetched first, one UNION ALL of the arms, each arm on its own index (merchant_id,
-    transaction_id, the trigram index on the case number, card_last4), and the totals and page are
-    then primary-key lookups. As one OR the planner could use none of them: it scanned
+    transaction_id, the trigram index on the case number, card_last4), and the totals
+    and page are then primary-key lookups. As one OR the planner could use none of them: it scanned
     every open case and tested UPPER(reference) LIKE on each (6-9 ms at 10,000 cases),
     and, guessing 75% of the queue matched, walked a sort index through all of them for a
     page of two. A broad search (more than SEARCH_MATERIALIZE_MAX matches, e.g. "B000")

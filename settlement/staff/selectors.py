@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from settlement.models import ChannelIncident, FollowUpCase, SettlementEvent
@@ -101,31 +101,16 @@ def case_timeline(case: FollowUpCase) -> list[SettlementEvent]:
 
 def queue_channels(*, today: date) -> list:
     """Every channel, once per queue page: the channel filter, the poll-apply banner, the
-    at-risk horizon (the largest grace) and, while next year is watched, whether each
-    channel's calendar has next year complete (`next_year_complete`, calendars_missing)
-    all read this one small list."""
-    from channels.models import CalendarYear, Channel
-    from channels.selectors import next_year_watched
+    at-risk horizon (the largest grace) and, from 1 November, the calendar banner
+    (channels.selectors.calendars_missing_among) all read this one small list."""
+    from channels.models import Channel
+    from channels.selectors import with_next_year_complete
 
-    qs = (Channel.objects.select_related("calendar")
-          .only("id", "code", "name", "grace_minutes", "poll_apply_error", "poll_apply_error_at", "calendar__code",
-                "calendar__name")
-          .order_by("code"))
-    if next_year_watched(today):
-        done = CalendarYear.objects.filter(calendar_id=OuterRef("calendar_id"), year=today.year + 1, complete=True)
-        qs = qs.annotate(next_year_complete=Exists(done))
-    return list(qs)
-
-
-def calendars_missing(channels: list, *, today: date) -> list:
-    """The calendars of `channels` (queue_channels) whose next year is not complete, by
-    code: channels.selectors.calendars_missing_next_year without another query."""
-    from channels.selectors import next_year_watched
-
-    if not next_year_watched(today):
-        return []
-    missing = {c.calendar.code: c.calendar for c in channels if not c.next_year_complete}
-    return [missing[code] for code in sorted(missing)]
+    return list(with_next_year_complete(
+        Channel.objects.select_related("calendar")
+        .only("id", "code", "name", "grace_minutes", "poll_apply_error", "poll_apply_error_at", "calendar__code",
+              "calendar__name")
+        .order_by("code"), today=today))
 
 
 def at_risk_swipes(*, channels: list, now: datetime | None = None, limit: int = 10) -> tuple[dict, list]:
@@ -153,7 +138,7 @@ def at_risk_swipes(*, channels: list, now: datetime | None = None, limit: int = 
     if not rows:
         return {"count": 0, "amount": Decimal("0")}, []
     codes = {c.id: c.code for c in channels}
-    labels = dict(Transaction._meta.get_field("status").flatchoices)
+    labels = dict(Transaction.Status.choices)
     for row in rows:
         row["channel_code"] = codes.get(row["channel_id"], "")
         row["status_label"] = labels.get(row["status"], row["status"])

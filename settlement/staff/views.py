@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from channels.selectors import calendars_missing_among
 from settlement.lifecycle import Outcome, Status
 from settlement.models import ChannelIncident, FollowUpCase
 from settlement.models.cases import Cause
@@ -43,7 +44,6 @@ from settlement.staff.rows import queue_rows
 from settlement.staff.selectors import (
     QueueFilters,
     at_risk_swipes,
-    calendars_missing,
     case_detail,
     case_queue,
     case_timeline,
@@ -139,7 +139,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "querystring": _querystring(request),
         "queue_url": reverse("staff:queue"),  # once, not in each of the page's ~20 links and forms
         # From 1 November: next year's calendar is a task until it is complete.
-        "calendars_missing": calendars_missing(channels, today=today),
+        "calendars_missing": calendars_missing_among(channels, today=today),
         "next_year": today.year + 1,
 
         "sort_links": _sort_links(request),
